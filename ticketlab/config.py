@@ -1,0 +1,143 @@
+"""Typed configuration dataclasses: help text per field, canonical JSON and run hashes.
+
+Every concern defines its own frozen dataclass with :func:`option` fields (the help
+string lives next to the field, so the CLI generated from it cannot drift). A run's
+directory is named by :func:`config_hash`: the SHA-256 of the canonical JSON of the
+fields that differ from their defaults, so adding a field with a default never renames
+old runs. Changing a default does, on purpose: ``tests/test_config_hash.py`` pins both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ticketlab.errors import ConfigError
+
+C = TypeVar("C")
+
+Choices = Callable[[], Sequence[str]] | Sequence[str] | None
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: Choices = None,
+    flag: str | None = None,
+    metavar: str | None = None,
+    cli: bool = True,
+) -> Any:
+    """A dataclass field with CLI metadata.
+
+    ``choices`` may be a callable (looked up lazily, e.g. a registry's ``names``);
+    ``flag`` overrides the default ``--field-name``; ``cli=False`` hides the field
+    from the generated parser (a command then sets it some other way).
+    """
+    metadata = {"help": help, "choices": choices, "flag": flag, "metavar": metavar, "cli": cli}
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("configs are frozen: use a tuple or a string, not a mutable default")
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def choices_of(field: dataclasses.Field) -> list[str] | None:
+    """The allowed values of a field, resolving a lazy callable."""
+    found = field.metadata.get("choices")
+    if found is None:
+        return None
+    return list(found() if callable(found) else found)
+
+
+def check_choice(value: str, field_name: str, allowed: Sequence[str]) -> None:
+    """Raise a :class:`ConfigError` unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"{field_name} must be one of {', '.join(allowed)}; got '{value}'")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """All fields of a (nested) config dataclass as plain JSON-able values."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(config):
+        out[field.name] = _plain(getattr(config, field.name))
+    return out
+
+
+def non_default_dict(config: Any) -> dict[str, Any]:
+    """The fields that differ from their defaults; nested configs are recursed into."""
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(config):
+        value = getattr(config, field.name)
+        if dataclasses.is_dataclass(value):
+            inner = non_default_dict(value)
+            if inner:
+                out[field.name] = inner
+            continue
+        default = _default_of(field)
+        if _plain(value) != _plain(default):
+            out[field.name] = _plain(value)
+    return out
+
+
+def canonical_json(obj: Any) -> str:
+    """Sorted keys, no whitespace: the same object always gives the same text."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def config_hash(config: Any, kind: str) -> str:
+    """16 hex digits naming the run directory of ``config`` for a run of ``kind``."""
+    payload = {"kind": kind, "config": non_default_dict(config)}
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:16]
+
+
+def from_dict(cls: type[C], data: dict[str, Any]) -> C:
+    """Build ``cls`` from a (possibly partial) dict, as written by :func:`to_dict`.
+
+    Unknown keys raise a :class:`ConfigError` naming them; missing keys take defaults.
+    """
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__} must be a JSON object, got {type(data).__name__}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(f"unknown {cls.__name__} field(s): {', '.join(unknown)}")
+    hints = typing.get_type_hints(cls)
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = from_dict(hint, value)  # type: ignore[arg-type]
+        elif _is_tuple(hint) and isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _is_tuple(hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        return True
+    if origin in (typing.Union, types.UnionType):
+        return any(_is_tuple(arg) for arg in typing.get_args(hint))
+    return False
+
+
+def _default_of(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_dict(value)
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    return value
