@@ -1,0 +1,67 @@
+"""Shared helpers: running the real ``ticketlab`` command in-process or as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ticketlab.cli.main import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """``cli(...)`` runs ``ticketlab`` in-process; ``cli.subprocess(...)`` in a real process."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *args: str) -> CliResult:
+        self.capsys.readouterr()
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse errors and --help
+            code = int(exc.code or 0)
+        captured = self.capsys.readouterr()
+        return CliResult(code, captured.out, captured.err)
+
+    @staticmethod
+    def popen(*args: str, **kwargs: object) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "ticketlab", *args],
+            env=subprocess_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    @classmethod
+    def subprocess(cls, *args: str, timeout: float = 300) -> CliResult:
+        proc = cls.popen(*args)
+        out, err = proc.communicate(timeout=timeout)
+        return CliResult(proc.returncode, out, err)
+
+
+def subprocess_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(capsys)

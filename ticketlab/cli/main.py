@@ -1,0 +1,42 @@
+"""The ``ticketlab`` command: subcommands per capability over the Python API."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import ticketlab
+from ticketlab.cli import catalog, train
+from ticketlab.cli.parser import Parser
+from ticketlab.errors import TicketlabError
+
+COMMANDS = (train, catalog)
+
+
+def build_parser() -> Parser:
+    """The full ``ticketlab`` parser with every subcommand."""
+    parser = Parser(prog="ticketlab", description="Find, build and analyse sparse subnetworks (lottery tickets).")
+    parser.add_argument("--version", action="version", version=f"ticketlab {ticketlab.__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    for module in COMMANDS:
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the command; user errors print one line and return 2."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except TicketlabError as exc:
+        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"ticketlab: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ticketlab: interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def entry_point() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""The argument parser: one-line errors with exit status 2, and the shared option groups."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from ticketlab.cli.options import add_config_arguments, config_from_args
+from ticketlab.data.config import DataConfig
+from ticketlab.errors import ConfigError
+from ticketlab.models.config import ModelConfig
+from ticketlab.training.config import TrainConfig
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (no usage dump) and exit with 2."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def add_training_options(parser: argparse.ArgumentParser) -> None:
+    """The data, model and training options that every training command shares."""
+    add_config_arguments(parser.add_argument_group("data"), DataConfig)
+    add_config_arguments(parser.add_argument_group("model"), ModelConfig)
+    group = parser.add_argument_group("training")
+    length = group.add_mutually_exclusive_group()
+    default_length = TrainConfig().length
+    length.add_argument(
+        "--epochs", type=int, metavar="E", help=f"training length in epochs (default: {default_length.amount})"
+    )
+    length.add_argument("--iterations", type=int, metavar="N", help="training length in optimizer steps instead of epochs (default: none, --epochs applies)")
+    add_config_arguments(group, TrainConfig)
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Where runs and data live and how the work is executed (not part of the run hash)."""
+    group = parser.add_argument_group("execution (not part of the run's config)")
+    group.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
+    group.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="look for data files here first, then in $TICKETLAB_DATA, the user cache and "
+        "/usr/share/datasets (default: none)",
+    )
+    group.add_argument("--download", action="store_true", help="download missing data files from the official source")
+    group.add_argument(
+        "--device", default="auto", help="cpu, cuda, cuda:N, or auto: cuda when available (default: auto)"
+    )
+    group.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
+    group.add_argument(
+        "--checkpoint-minutes",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="also checkpoint within an epoch at this interval; epochs always end with one (default: 10)",
+    )
+    group.add_argument("--json", action="store_true", help="print result.json on stdout (the table goes to stderr)")
+    group.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def training_configs(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig, TrainConfig]:
+    """The data, model and training configs given on the command line."""
+    if args.iterations is not None:
+        if args.iterations < 1:
+            raise ConfigError(f"--iterations must be at least 1, got {args.iterations}")
+        duration = f"{args.iterations}it"
+    elif args.epochs is not None:
+        if args.epochs < 1:
+            raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+        duration = f"{args.epochs}ep"
+    else:
+        duration = TrainConfig().duration
+    return (
+        config_from_args(DataConfig, args),
+        config_from_args(ModelConfig, args),
+        config_from_args(TrainConfig, args, duration=duration),
+    )
+
+
+def resolve_device(name: str) -> str:
+    """``auto`` becomes cuda when available; an unavailable cuda device is a ConfigError."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name}: no CUDA device is available")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise ConfigError(f"--device must be cpu, cuda, cuda:N or auto, got '{name}'")
+    return name
+
+
+def stderr(line: str) -> None:
+    """Write a progress line to stderr."""
+    print(line, file=sys.stderr, flush=True)

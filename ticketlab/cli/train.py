@@ -1,0 +1,88 @@
+"""``ticketlab train``: train a model, dense or under a uniform random mask."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ticketlab.cli.options import add_config_arguments, config_from_args
+from ticketlab.cli.parser import add_run_options, add_training_options, resolve_device, stderr, training_configs
+from ticketlab.masks.config import PrunableSpec
+from ticketlab.report import format_table, percent
+from ticketlab.runs import TrainRunConfig, run_train
+
+DESCRIPTION = """\
+Train one model on one data set, optionally under a uniform random mask.
+
+The run is written to RUNS_DIR/train-<hash>, where the hash names the canonical config:
+config.json, metrics.jsonl (one line per epoch), mask.npz, model_init.pt,
+model_final.pt and, last, result.json. Running the same command again resumes a
+killed run from its last checkpoint, or skips a finished one.
+
+example: ticketlab train --model lenet300 --dataset fashion-mnist --epochs 2 --sparsity 0.9
+"""
+
+
+def register(commands: Any) -> None:
+    """Add the ``train`` subcommand."""
+    parser = commands.add_parser("train", help="train a model, dense or masked", description=DESCRIPTION)
+    add_training_options(parser)
+    group = parser.add_argument_group("mask and seed")
+    add_config_arguments(group, TrainRunConfig)
+    add_config_arguments(group, PrunableSpec)
+    add_run_options(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``ticketlab train``."""
+    data, model, train = training_configs(args)
+    config = config_from_args(
+        TrainRunConfig, args, data=data, model=model, train=train, prunable=config_from_args(PrunableSpec, args)
+    )
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    result = run_train(
+        config,
+        runs_dir=args.runs_dir,
+        data_dir=args.data_dir,
+        download=args.download,
+        device=resolve_device(args.device),
+        log=(lambda _: None) if args.quiet else stderr,
+        checkpoint_seconds=args.checkpoint_minutes * 60 if args.checkpoint_minutes > 0 else None,
+    )
+    out = sys.stderr if args.json else sys.stdout
+    print(summary(result), file=out)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
+    return 0
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The closing tables of a training run: epochs, layers, totals."""
+    metrics_path = Path(result["run_dir"]) / "metrics.jsonl"
+    history = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    epochs = format_table(
+        ["epoch", "train loss", "train acc", "val acc", "test acc", "seconds"],
+        [
+            [m["epoch"], f"{m['train_loss']:.4f}", percent(m["train_accuracy"]), percent(m["val_accuracy"]),
+             percent(m["test_accuracy"]), f"{m['seconds']:.1f}"]
+            for m in history
+        ],
+    )
+    layers = format_table(
+        ["layer", "shape", "kept", "total", "density"],
+        [[r["name"], "x".join(map(str, r["shape"])), r["kept"], r["total"], percent(r["density"])] for r in result["layers"]]
+        + [["total", "", result["kept"], result["total"], percent(1 - result["sparsity"])]],
+    )
+    closing = (
+        f"run {result['run_dir']}\n"
+        f"test accuracy {percent(result['test_accuracy'])}  val accuracy {percent(result['val_accuracy'])}  "
+        f"sparsity {percent(result['sparsity'])}  wall {result['wall_seconds']:.1f}s"
+    )
+    return "\n\n".join([epochs, layers, closing])
