@@ -36,28 +36,33 @@ def without_seconds(history: list[dict]) -> list[dict]:
     return [{k: v for k, v in h.items() if k != "seconds"} for h in history]
 
 
-@pytest.mark.parametrize("kill_at", [1, 5, 6, 7, 12, 17])
-def test_resume_from_any_step_is_exact(data: DataBundle, kill_at: int) -> None:
-    reference = make_trainer(data)
-    reference.run()
-
+def kill_and_resume(data: DataBundle, kill_at: int) -> Trainer:
+    """Train until the checkpoint at step ``kill_at``, then resume a fresh trainer from it."""
     first = make_trainer(data)
     saved: list[dict] = []
 
     def checkpoint() -> None:
-        # Snapshot through a real serialisation round trip, like the run directory does.
         saved.append(first.state_dict())
         if first.step == kill_at:
             raise Killed
 
     with pytest.raises(Killed):
         first.run(on_checkpoint=checkpoint, checkpoint_seconds=0.0)
-    resumed = make_trainer(data)
+    # Through a real serialisation round trip, like the run directory does.
     buffer = io.BytesIO()
     torch.save(saved[-1], buffer)
     buffer.seek(0)
+    resumed = make_trainer(data)
     resumed.load_state_dict(torch.load(buffer, weights_only=True))
     resumed.run()
+    return resumed
+
+
+@pytest.mark.parametrize("kill_at", [1, 5, 6, 7, 12, 17])
+def test_resume_from_any_step_is_exact(data: DataBundle, kill_at: int) -> None:
+    reference = make_trainer(data)
+    reference.run()
+    resumed = kill_and_resume(data, kill_at)
     assert resumed.step == reference.step == 18  # 240 training examples / 40 = 6 steps per epoch
     assert without_seconds(resumed.history) == without_seconds(reference.history)
     for (name, got), expected in zip(resumed.model.state_dict().items(), reference.model.state_dict().values()):
@@ -65,21 +70,8 @@ def test_resume_from_any_step_is_exact(data: DataBundle, kill_at: int) -> None:
 
 
 def test_random_kill_points(data: DataBundle) -> None:
-    rng = random.Random(1234)
     reference = make_trainer(data)
     reference.run()
-    for kill_at in rng.sample(range(1, 18), 3):
-        first = make_trainer(data)
-        states: list[dict] = []
-
-        def checkpoint() -> None:
-            states.append(first.state_dict())
-            if first.step == kill_at:
-                raise Killed
-
-        with pytest.raises(Killed):
-            first.run(on_checkpoint=checkpoint, checkpoint_seconds=0.0)
-        resumed = make_trainer(data)
-        resumed.load_state_dict(states[-1])
-        resumed.run()
+    for kill_at in random.Random(1234).sample(range(1, 18), 3):
+        resumed = kill_and_resume(data, kill_at)
         assert without_seconds(resumed.history) == without_seconds(reference.history)
