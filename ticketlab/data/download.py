@@ -174,8 +174,12 @@ def extract_tar(archive: Path, folder: Path) -> None:
                     or not (member.isfile() or member.isdir())
                 ):
                     raise DataError(f"{archive}: unsafe archive member '{member.name}'")
-            # The "data" filter re-checks paths and drops modes such as setuid.
-            tar.extractall(staging, members=members, filter="data")
+            # The "data" filter (Python 3.10.12+, 3.11.4+) re-checks paths and drops modes
+            # such as setuid; older interpreters rely on the member check above.
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(staging, members=members, filter="data")
+            else:
+                tar.extractall(staging, members=members)  # noqa: S202 (members checked above)
         for child in staging.iterdir():
             destination = folder / child.name
             if destination.is_dir():
