@@ -115,3 +115,17 @@ def test_iterations_end_mid_epoch(data: DataBundle) -> None:
     history = trainer.run()
     # 10 batches per epoch: epochs of 10, 10 and a final partial 5 steps.
     assert [h["step"] for h in history] == [10, 20, 25]
+
+
+def test_zero_length_only_evaluates(data: DataBundle) -> None:
+    model, mask = model_and_mask(data)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    history = Trainer(model, data, TrainConfig(duration="0ep"), seed=0, mask=mask).run()
+    assert len(history) == 1
+    assert history[0]["epoch"] == 0 and history[0]["step"] == 0 and history[0]["train_loss"] is None
+    assert 0.0 <= history[0]["test_accuracy"] <= 1.0
+    params = dict(model.named_parameters())
+    for name, value in before.items():
+        expected = value * mask[name] if name in mask else value
+        assert torch.equal(model.state_dict()[name], expected), name
+    assert all(torch.count_nonzero(params[n][~m]) == 0 for n, m in mask.items())

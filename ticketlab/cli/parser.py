@@ -32,7 +32,7 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     length = group.add_mutually_exclusive_group()
     default_length = TrainConfig().length
     length.add_argument(
-        "--epochs", type=int, metavar="E", help=f"training length in epochs (default: {default_length.amount})"
+        "--epochs", type=int, metavar="E", help=f"training length in epochs; 0 only evaluates (default: {default_length.amount})"
     )
     length.add_argument("--iterations", type=int, metavar="N", help="training length in optimizer steps instead of epochs (default: none, --epochs applies)")
     add_config_arguments(group, TrainConfig)
@@ -71,8 +71,8 @@ def training_configs(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig,
             raise ConfigError(f"--iterations must be at least 1, got {args.iterations}")
         duration = f"{args.iterations}it"
     elif args.epochs is not None:
-        if args.epochs < 1:
-            raise ConfigError(f"--epochs must be at least 1, got {args.epochs}")
+        if args.epochs < 0:
+            raise ConfigError(f"--epochs must be 0 (evaluate only) or more, got {args.epochs}")
         duration = f"{args.epochs}ep"
     else:
         duration = TrainConfig().duration

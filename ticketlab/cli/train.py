@@ -70,7 +70,7 @@ def summary(result: dict[str, Any]) -> str:
     epochs = format_table(
         ["epoch", "train loss", "train acc", "val acc", "test acc", "seconds"],
         [
-            [m["epoch"], f"{m['train_loss']:.4f}", percent(m["train_accuracy"]), percent(m["val_accuracy"]),
+            [m["epoch"], "-" if m["train_loss"] is None else f"{m['train_loss']:.4f}", percent(m["train_accuracy"]), percent(m["val_accuracy"]),
              percent(m["test_accuracy"]), f"{m['seconds']:.1f}"]
             for m in history
         ],

@@ -131,12 +131,10 @@ def run_train(
 
 def epoch_line(metrics: dict[str, Any], total_epochs: int) -> str:
     """One progress line for a finished epoch."""
-    parts = [
-        f"epoch {metrics['epoch']:>3}/{total_epochs}",
-        f"step {metrics['step']}",
-        f"lr {metrics['lr']:.4g}",
-        f"train loss {metrics['train_loss']:.4f} acc {100 * metrics['train_accuracy']:.2f}%",
-    ]
+    parts = [f"epoch {metrics['epoch']:>3}/{total_epochs}", f"step {metrics['step']}"]
+    if metrics["train_loss"] is not None:
+        parts.append(f"lr {metrics['lr']:.4g}")
+        parts.append(f"train loss {metrics['train_loss']:.4f} acc {100 * metrics['train_accuracy']:.2f}%")
     if metrics.get("val_accuracy") is not None:
         parts.append(f"val acc {100 * metrics['val_accuracy']:.2f}%")
     parts.append(f"test acc {100 * metrics['test_accuracy']:.2f}%")

@@ -18,7 +18,9 @@ class TrainConfig:
     """Optimizer, learning-rate schedule, batch size and training length."""
 
     duration: str = option(
-        "10ep", "training length, Nep (epochs) or Nit (optimizer steps)", cli=False
+        "10ep",
+        "training length, Nep (epochs) or Nit (optimizer steps); 0 only evaluates the model",
+        cli=False,
     )
     batch_size: int = option(128, "training examples per optimizer step", metavar="B")
     optimizer: str = option("sgd", "optimizer", choices=OPTIMIZERS)
@@ -48,9 +50,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         check_choice(self.optimizer, "--optimizer", OPTIMIZERS)
         check_choice(self.schedule, "--schedule", SCHEDULES)
-        length = Duration.parse(self.duration, "training length")
-        if length.amount < 1:
-            raise ConfigError(f"training length must be at least 1 epoch or iteration, got {length}")
+        Duration.parse(self.duration, "training length")
         if self.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {self.batch_size}")
         if self.lr is None:

@@ -122,6 +122,11 @@ class Trainer:
         every epoch and, if ``checkpoint_seconds`` is set, mid-epoch at that interval.
         """
         self.model.train()
+        if self.total_steps == 0 and not self.history:
+            # A zero-length run still reports how the model does as it stands.
+            metrics = self._finish_epoch()
+            if on_epoch_end is not None:
+                on_epoch_end(metrics)
         last_checkpoint = time.monotonic()
         while not self.done:
             started = time.monotonic()
@@ -182,13 +187,13 @@ class Trainer:
 
     def _finish_epoch(self) -> dict[str, Any]:
         started = time.monotonic()
-        lr = self.lr_at(self.step - 1)
+        trained = self._seen > 0
         metrics: dict[str, Any] = {
-            "epoch": self.epoch + 1,
+            "epoch": self.epoch + 1 if trained else self.epoch,
             "step": self.step,
-            "lr": lr,
-            "train_loss": float(self._loss_sum) / max(self._seen, 1),
-            "train_accuracy": int(self._correct) / max(self._seen, 1),
+            "lr": self.lr_at(self.step - 1) if trained else None,
+            "train_loss": float(self._loss_sum) / self._seen if trained else None,
+            "train_accuracy": int(self._correct) / self._seen if trained else None,
         }
         splits = {"val": self.data.val, "test": self.data.test}
         for name, split in splits.items():
@@ -202,7 +207,7 @@ class Trainer:
         self.train_seconds += eval_seconds
         metrics["seconds"] = self._epoch_seconds + eval_seconds
         self.history.append(metrics)
-        self.epoch += 1
+        self.epoch += 1 if trained else 0
         self.batch = 0
         self._reset_epoch_sums()
         return metrics
