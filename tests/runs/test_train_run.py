@@ -15,7 +15,7 @@ from ticketlab.data import DataConfig
 from ticketlab.errors import CheckpointError, ConfigError
 from ticketlab.masks import load_mask
 from ticketlab.models.config import ModelConfig
-from ticketlab.runs import RunDirectory, TrainRunConfig, load_config, run_train
+from ticketlab.runs import RunDirectory, Session, TrainRunConfig, load_config, run_train
 from ticketlab.training import TrainConfig
 
 SYNTHETIC = ["--dataset", "synthetic", "--synthetic-shape", "1x10x10", "--synthetic-train", "600", "--synthetic-test", "100"]
@@ -74,7 +74,7 @@ def test_finished_run_is_skipped(tmp_path: Path) -> None:
     first = run_train(config, runs_dir=tmp_path)
     stamp = (Path(first["run_dir"]) / "result.json").stat().st_mtime_ns
     messages: list[str] = []
-    again = run_train(config, runs_dir=tmp_path, log=messages.append)
+    again = run_train(config, runs_dir=tmp_path, session=Session(log=messages.append))
     assert again == first
     assert messages == [f"already complete: {first['run_dir']}"]
     assert (Path(first["run_dir"]) / "result.json").stat().st_mtime_ns == stamp
@@ -144,7 +144,7 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
             raise Stop
 
     with pytest.raises(Stop):
-        run_train(config, runs_dir=tmp_path, log=stop_in_second_epoch)
+        run_train(config, runs_dir=tmp_path, session=Session(log=stop_in_second_epoch))
     checkpoint = run.path / "checkpoint.pt"
     data = checkpoint.read_bytes()
     checkpoint.write_bytes(data[: len(data) // 3])

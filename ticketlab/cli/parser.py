@@ -10,6 +10,7 @@ from ticketlab.cli.options import add_config_arguments, config_from_args
 from ticketlab.data.config import DataConfig
 from ticketlab.errors import ConfigError
 from ticketlab.models.config import ModelConfig
+from ticketlab.runs.execute import Session
 from ticketlab.training.config import TrainConfig
 
 
@@ -80,6 +81,22 @@ def training_configs(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig,
         config_from_args(DataConfig, args),
         config_from_args(ModelConfig, args),
         config_from_args(TrainConfig, args, duration=duration),
+    )
+
+
+def session_from_args(args: argparse.Namespace) -> Session:
+    """The execution options (device, threads, progress, checkpoint interval)."""
+    import torch
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    minutes = args.checkpoint_minutes
+    return Session(
+        device=resolve_device(args.device),
+        log=(lambda _: None) if args.quiet else stderr,
+        checkpoint_seconds=minutes * 60 if minutes > 0 else None,
     )
 
 

@@ -8,10 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, resolve_device, stderr, training_configs
+from ticketlab.cli.parser import add_run_options, add_training_options, session_from_args, training_configs
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.report import format_table, percent
 from ticketlab.runs import TrainRunConfig, run_train
@@ -45,16 +43,8 @@ def handle(args: argparse.Namespace) -> int:
     config = config_from_args(
         TrainRunConfig, args, data=data, model=model, train=train, prunable=config_from_args(PrunableSpec, args)
     )
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
     result = run_train(
-        config,
-        runs_dir=args.runs_dir,
-        data_dir=args.data_dir,
-        download=args.download,
-        device=resolve_device(args.device),
-        log=(lambda _: None) if args.quiet else stderr,
-        checkpoint_seconds=args.checkpoint_minutes * 60 if args.checkpoint_minutes > 0 else None,
+        config, runs_dir=args.runs_dir, data_dir=args.data_dir, download=args.download, session=session_from_args(args)
     )
     out = sys.stderr if args.json else sys.stdout
     print(summary(result), file=out)

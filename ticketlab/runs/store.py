@@ -75,14 +75,14 @@ class RunDirectory:
         """Write ``result.json``, which marks the run complete."""
         atomic_write_json(self.result_path, json_safe(result))
 
-    def write_metrics(self, history: list[dict[str, Any]]) -> None:
-        """Rewrite ``metrics.jsonl`` from a history (drops lines a kill left behind)."""
+    def write_metrics(self, history: list[dict[str, Any]], name: str = "metrics.jsonl") -> None:
+        """Rewrite a metrics file from a history (drops lines a kill left behind)."""
         text = "".join(json.dumps(json_safe(m), sort_keys=True) + "\n" for m in history)
-        atomic_write_text(self.metrics_path, text)
+        atomic_write_text(self.file(name), text)
 
-    def append_metrics(self, metrics: dict[str, Any]) -> None:
-        """Append one line to ``metrics.jsonl``."""
-        with open(self.metrics_path, "a", encoding="utf-8") as handle:
+    def append_metrics(self, metrics: dict[str, Any], name: str = "metrics.jsonl") -> None:
+        """Append one line to a metrics file."""
+        with open(self.file(name), "a", encoding="utf-8") as handle:
             handle.write(json.dumps(json_safe(metrics), sort_keys=True) + "\n")
 
     def save_checkpoint(self, state: dict[str, Any], name: str = "checkpoint.pt") -> None:

@@ -1,0 +1,137 @@
+"""Training inside a run directory: checkpoints, resuming, metrics and the common result.
+
+Every kind of run that trains (``train``, ``prune``, lottery levels) goes through
+:func:`train_in_run`, so they all resume the same way and report the same fields.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+import ticketlab
+from ticketlab.data import DataBundle
+from ticketlab.masks import Mask, count_kept, layer_report
+from ticketlab.runs.store import RunDirectory
+from ticketlab.training import TrainConfig, Trainer
+
+Log = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    """A log that drops every line."""
+
+
+@dataclass
+class Session:
+    """How a run is executed (none of it is part of the run's config or hash)."""
+
+    device: str = "cpu"
+    log: Log = quiet
+    checkpoint_seconds: float | None = 600.0
+    eval_batch_size: int = 1000
+
+
+def train_in_run(
+    run: RunDirectory,
+    model: nn.Module,
+    data: DataBundle,
+    config: TrainConfig,
+    *,
+    seed: int,
+    mask: Mask | None,
+    augment: str,
+    crop_padding: int,
+    session: Session,
+    started: float,
+    checkpoint: str = "checkpoint.pt",
+    metrics: str = "metrics.jsonl",
+) -> tuple[Trainer, float]:
+    """Train (resuming from ``checkpoint`` if present); return the trainer and wall seconds.
+
+    ``model`` must hold the initial weights; the mask is applied to it. ``started`` is
+    when this session began work on the run (``time.monotonic()``); the checkpoint stores
+    the elapsed wall time so that ``wall_seconds`` spans every session.
+    """
+    trainer = Trainer(
+        model,
+        data,
+        config,
+        seed=seed,
+        mask=mask,
+        augment=augment,
+        crop_padding=crop_padding,
+        eval_batch_size=session.eval_batch_size,
+    )
+    wall_before = 0.0
+    state = run.load_checkpoint(checkpoint)
+    if state is not None:
+        trainer.load_state_dict(state["trainer"])
+        wall_before = float(state["wall_seconds"])
+        session.log(f"resuming {run.path.name} at epoch {trainer.epoch}, step {trainer.step}/{trainer.total_steps}")
+    run.write_metrics(trainer.history, metrics)
+
+    def wall_seconds() -> float:
+        return wall_before + time.monotonic() - started
+
+    def on_epoch_end(row: dict[str, Any]) -> None:
+        run.append_metrics(row, metrics)
+        session.log(epoch_line(row, trainer.total_epochs))
+
+    def on_checkpoint() -> None:
+        run.save_checkpoint({"trainer": trainer.state_dict(), "wall_seconds": wall_seconds()}, checkpoint)
+
+    trainer.run(on_epoch_end=on_epoch_end, on_checkpoint=on_checkpoint, checkpoint_seconds=session.checkpoint_seconds)
+    return trainer, wall_seconds()
+
+
+def training_result(
+    run: RunDirectory, trainer: Trainer, mask: Mask, model: nn.Module, session: Session, wall_seconds: float
+) -> dict[str, Any]:
+    """The fields every trained run reports in ``result.json``."""
+    final = trainer.history[-1]
+    kept, total = count_kept(mask)
+    return {
+        "run_dir": str(run.path),
+        "kind": run.kind,
+        "hash": run.hash,
+        "test_accuracy": final["test_accuracy"],
+        "test_loss": final["test_loss"],
+        "val_accuracy": final["val_accuracy"],
+        "val_loss": final["val_loss"],
+        "train_accuracy": final["train_accuracy"],
+        "train_loss": final["train_loss"],
+        "epochs": final["epoch"],
+        "steps": trainer.step,
+        "sparsity": 1.0 - kept / total,
+        "kept": kept,
+        "total": total,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "layers": [row.as_dict() for row in layer_report(mask)],
+        "wall_seconds": wall_seconds,
+        "device": str(session.device),
+        "versions": {
+            "ticketlab": ticketlab.__version__,
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+
+
+def epoch_line(metrics: dict[str, Any], total_epochs: int) -> str:
+    """One progress line for a finished epoch."""
+    parts = [f"epoch {metrics['epoch']:>3}/{total_epochs}", f"step {metrics['step']}"]
+    if metrics["train_loss"] is not None:
+        parts.append(f"lr {metrics['lr']:.4g}")
+        parts.append(f"train loss {metrics['train_loss']:.4f} acc {100 * metrics['train_accuracy']:.2f}%")
+    if metrics.get("val_accuracy") is not None:
+        parts.append(f"val acc {100 * metrics['val_accuracy']:.2f}%")
+    parts.append(f"test acc {100 * metrics['test_accuracy']:.2f}%")
+    parts.append(f"{metrics['seconds']:.1f}s")
+    return "  ".join(parts)
