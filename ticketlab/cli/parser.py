@@ -97,6 +97,8 @@ def session_from_args(args: argparse.Namespace) -> Session:
         device=resolve_device(args.device),
         log=(lambda _: None) if args.quiet else stderr,
         checkpoint_seconds=minutes * 60 if minutes > 0 else None,
+        data_dir=args.data_dir,
+        download=args.download,
     )
 
 

@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
         TrainRunConfig, args, data=data, model=model, train=train, prunable=config_from_args(PrunableSpec, args)
     )
     result = run_train(
-        config, runs_dir=args.runs_dir, data_dir=args.data_dir, download=args.download, session=session_from_args(args)
+        config, runs_dir=args.runs_dir, session=session_from_args(args)
     )
     out = sys.stderr if args.json else sys.stdout
     print(summary(result), file=out)
@@ -53,18 +53,21 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def summary(result: dict[str, Any]) -> str:
-    """The closing tables of a training run: epochs, layers, totals."""
-    metrics_path = Path(result["run_dir"]) / "metrics.jsonl"
-    history = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
-    epochs = format_table(
+def epoch_table(run_dir: str, metrics: str = "metrics.jsonl") -> str:
+    """The per-epoch table of a run directory's metrics file."""
+    history = [json.loads(line) for line in (Path(run_dir) / metrics).read_text().splitlines() if line.strip()]
+    return format_table(
         ["epoch", "train loss", "train acc", "val acc", "test acc", "seconds"],
         [
-            [m["epoch"], "-" if m["train_loss"] is None else f"{m['train_loss']:.4f}", percent(m["train_accuracy"]), percent(m["val_accuracy"]),
-             percent(m["test_accuracy"]), f"{m['seconds']:.1f}"]
+            [m["epoch"], "-" if m["train_loss"] is None else f"{m['train_loss']:.4f}", percent(m["train_accuracy"]),
+             percent(m["val_accuracy"]), percent(m["test_accuracy"]), f"{m['seconds']:.1f}"]
             for m in history
         ],
     )
+
+
+def summary(result: dict[str, Any]) -> str:
+    """The closing tables of a training run: epochs, layers, totals."""
     layers = format_table(
         ["layer", "shape", "kept", "total", "density"],
         [[r["name"], "x".join(map(str, r["shape"])), r["kept"], r["total"], percent(r["density"])] for r in result["layers"]]
@@ -75,4 +78,4 @@ def summary(result: dict[str, Any]) -> str:
         f"test accuracy {percent(result['test_accuracy'])}  val accuracy {percent(result['val_accuracy'])}  "
         f"sparsity {percent(result['sparsity'])}  wall {result['wall_seconds']:.1f}s"
     )
-    return "\n\n".join([epochs, layers, closing])
+    return "\n\n".join([epoch_table(result["run_dir"]), layers, closing])

@@ -9,14 +9,15 @@ from __future__ import annotations
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
 import ticketlab
-from ticketlab.data import DataBundle
+from ticketlab.data import DataBundle, DataConfig, load_data
 from ticketlab.masks import Mask, count_kept, layer_report
 from ticketlab.runs.store import RunDirectory
 from ticketlab.training import TrainConfig, Trainer
@@ -30,12 +31,29 @@ def quiet(_: str) -> None:
 
 @dataclass
 class Session:
-    """How a run is executed (none of it is part of the run's config or hash)."""
+    """How a run is executed (none of it is part of the run's config or hash).
+
+    With ``cache_data`` the session keeps every data set it loads, so a sweep of many
+    runs over the same data reads and normalises it once per process.
+    """
 
     device: str = "cpu"
     log: Log = quiet
     checkpoint_seconds: float | None = 600.0
     eval_batch_size: int = 1000
+    data_dir: str | Path | None = None
+    download: bool = False
+    cache_data: bool = False
+    _cache: dict[DataConfig, DataBundle] = field(default_factory=dict, repr=False)
+
+    def load_data(self, config: DataConfig) -> DataBundle:
+        """The data set of ``config`` on this session's device (cached if asked)."""
+        if config in self._cache:
+            return self._cache[config]
+        data = load_data(config, data_dir=self.data_dir, download=self.download, device=self.device)
+        if self.cache_data:
+            self._cache[config] = data
+        return data
 
 
 def train_in_run(

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ticketlab.data import DATASETS, load_data
+from ticketlab.data import DATASETS
 from ticketlab.masks import full_mask, save_mask, uniform_random_mask
 from ticketlab.models import INITS, MODELS, build_from_config
 from ticketlab.runs.config import TrainRunConfig
@@ -30,8 +30,6 @@ def run_train(
     config: TrainRunConfig,
     *,
     runs_dir: str | Path = "runs",
-    data_dir: str | Path | None = None,
-    download: bool = False,
     session: Session | None = None,
 ) -> dict[str, Any]:
     """Train (or resume, or skip) the run described by ``config``; return its result dict."""
@@ -42,7 +40,7 @@ def run_train(
     if run.is_complete():
         session.log(f"already complete: {run.path}")
         return run.read_result()
-    data = load_data(config.data, data_dir=data_dir, download=download, device=session.device)
+    data = session.load_data(config.data)
     run.prepare()
     model = build_from_config(
         config.model, data.info.image_shape, data.info.num_classes, seed=derive_seed(config.seed, "init")
