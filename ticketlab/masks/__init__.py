@@ -1,6 +1,20 @@
 """Masks over prunable parameters: selection, application, reports, random masks, I/O."""
 
 from ticketlab.masks.config import PrunableSpec, canonical_prunable
+from ticketlab.masks.effective import (
+    EffectivePass,
+    effective_counts,
+    effective_mask,
+    effective_pass,
+    effective_sparsity,
+)
+from ticketlab.masks.effective_report import (
+    EffectiveLayerStats,
+    EffectiveReport,
+    effective_report,
+    format_effective_report,
+)
+from ticketlab.masks.graph import channel_effective_mask, graph_effective_mask
 from ticketlab.masks.io import load_mask, save_mask
 from ticketlab.masks.mask import (
     LayerStats,
@@ -17,15 +31,26 @@ from ticketlab.masks.mask import (
 from ticketlab.masks.random import random_mask_like, uniform_random_mask
 
 __all__ = [
+    "EffectiveLayerStats",
+    "EffectivePass",
+    "EffectiveReport",
     "LayerStats",
     "Mask",
     "PrunableSpec",
     "apply_mask",
     "canonical_prunable",
+    "channel_effective_mask",
     "check_mask",
     "count_kept",
     "density",
+    "effective_counts",
+    "effective_mask",
+    "effective_pass",
+    "effective_report",
+    "effective_sparsity",
+    "format_effective_report",
     "full_mask",
+    "graph_effective_mask",
     "layer_report",
     "load_mask",
     "prunable_parameters",
