@@ -1,0 +1,96 @@
+"""The pruning-at-initialisation options: score, layer quota, sparsity and schedule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ticketlab.config import check_choice, option
+from ticketlab.errors import ConfigError
+
+TARGETS = ("direct", "effective")
+
+
+def _method_names() -> list[str]:
+    # Lazy: the score registry imports this module (ScoreContext carries a PruneConfig).
+    from ticketlab.pruning.scores import SCORES
+
+    return SCORES.names()
+
+
+def _quota_names() -> list[str]:
+    from ticketlab.pruning.quotas import QUOTAS
+
+    return QUOTAS.names()
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """How to prune at initialisation: which score, which quota, how far, in how many rounds."""
+
+    method: str = option(
+        "magnitude",
+        "score ranking the weights, the lowest pruned: magnitude |w|, random, snip |g*w|, "
+        "grasp (H g)*w, synflow (data-free, iterative), lamp",
+        choices=_method_names,
+    )
+    quota: str = option(
+        "global",
+        "how the kept weights are shared among layers: global (one threshold over all), "
+        "uniform, uniform-plus (first layer dense, last >= 20%), erk, igq",
+        choices=_quota_names,
+    )
+    sparsity: float = option(
+        0.9, "fraction of the prunable weights to remove, in [0, 1)", metavar="S"
+    )
+    target: str = option(
+        "direct",
+        "what --sparsity counts: direct (weights removed) or effective (also the kept "
+        "weights cut off every input-output path)",
+        choices=TARGETS,
+    )
+    rounds: int | None = option(
+        None,
+        "pruning rounds; round r of R prunes to density (1 - S)^(r/R), re-scoring the "
+        "survivors (default: 100 for synflow, 1 for every other method)",
+        metavar="R",
+    )
+    score_per_class: int = option(
+        10,
+        "training examples per class, drawn class-stratified, that data-dependent scores "
+        "(snip, grasp) see",
+        metavar="N",
+    )
+    grasp_temperature: float = option(
+        200.0, "GraSP divides the logits by this temperature before the loss", metavar="T"
+    )
+
+    def __post_init__(self) -> None:
+        check_choice(self.method, "--method", _method_names())
+        check_choice(self.quota, "--quota", _quota_names())
+        check_choice(self.target, "--target", TARGETS)
+        # Written as a negated range so that NaN fails too.
+        if not 0.0 <= self.sparsity < 1.0:
+            raise ConfigError(f"--sparsity must be in [0, 1), got {self.sparsity}")
+        if self.rounds is not None and self.rounds < 1:
+            raise ConfigError(f"--rounds must be at least 1, got {self.rounds}")
+        if self.score_per_class < 1:
+            raise ConfigError(f"--score-per-class must be at least 1, got {self.score_per_class}")
+        if not (math.isfinite(self.grasp_temperature) and self.grasp_temperature > 0):
+            raise ConfigError(
+                f"--grasp-temperature must be positive and finite, got {self.grasp_temperature}"
+            )
+
+    @property
+    def density(self) -> float:
+        """Fraction of the prunable weights kept (1 - sparsity)."""
+        return 1.0 - self.sparsity
+
+    @property
+    def resolved_rounds(self) -> int:
+        """``rounds``, or the method's default when it is None."""
+        if self.rounds is not None:
+            return self.rounds
+        from ticketlab.pruning.scores import SCORES
+
+        return SCORES.get(self.method).default_rounds

@@ -1,0 +1,66 @@
+"""From scores and per-layer kept counts to a mask, ties broken in a seeded random order.
+
+Ties must not be broken by index: with a signed-constant init every |w| of a layer is
+equal, and index order would keep one contiguous block (whole rows or channels).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ticketlab.masks import Mask
+
+
+def rank_alive(scores: Tensor, alive: Tensor, generator: torch.Generator) -> Tensor:
+    """Flat indices of the alive entries, highest score first; ties in a random order.
+
+    One ``randperm`` of the alive entries is drawn from ``generator``; a stable sort of
+    the permuted scores then keeps that random order among equal scores. NaN ranks lowest.
+    """
+    alive_index = alive.flatten().cpu().nonzero().flatten()
+    shuffled = alive_index[torch.randperm(alive_index.numel(), generator=generator)]
+    values = torch.nan_to_num(scores.detach().flatten().cpu()[shuffled], nan=-math.inf)
+    order = torch.sort(values, descending=True, stable=True).indices
+    return shuffled[order]
+
+
+def rank_layers(
+    scores: dict[str, Tensor], alive: Mask, generator: torch.Generator
+) -> dict[str, Tensor]:
+    """:func:`rank_alive` for every layer, in mask order (the order of the draws)."""
+    return {name: rank_alive(scores[name], m, generator) for name, m in alive.items()}
+
+
+def keep_top(
+    ranking: dict[str, Tensor], counts: dict[str, int], shapes: dict[str, torch.Size]
+) -> Mask:
+    """A mask keeping the first ``counts[l]`` entries of each layer's ranking."""
+    mask: Mask = {}
+    for name, order in ranking.items():
+        count = int(counts[name])
+        if not 0 <= count <= order.numel():
+            raise ValueError(f"{name}: cannot keep {count} of its {order.numel()} alive entries")
+        flat = torch.zeros(math.prod(shapes[name]), dtype=torch.bool)
+        flat[order[:count]] = True
+        mask[name] = flat.view(shapes[name])
+    return mask
+
+
+def mask_from_scores(
+    scores: dict[str, Tensor], counts: dict[str, int], alive: Mask, generator: torch.Generator
+) -> Mask:
+    """Per layer, keep the ``counts[l]`` highest-scoring ALIVE entries (never revives).
+
+    A count above the layer's alive count is a ValueError: quotas used iteratively must
+    stay nested. Ties are broken by a random order drawn from ``generator``.
+    """
+    for name, m in alive.items():
+        if not 0 <= counts[name] <= int(m.sum()):
+            raise ValueError(
+                f"{name}: cannot keep {counts[name]} of its {int(m.sum())} alive entries"
+            )
+    shapes = {name: m.shape for name, m in alive.items()}
+    return keep_top(rank_layers(scores, alive, generator), counts, shapes)
