@@ -9,8 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from ticketlab.cli.main import main
+
+# Tests use tiny models: one thread loses nothing and keeps them quick on a busy machine.
+torch.set_num_threads(1)
 
 REPO = Path(__file__).resolve().parents[1]
 

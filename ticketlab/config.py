@@ -141,3 +141,36 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     return value
+
+
+def leaf_fields(cls: type) -> dict[str, tuple[str, ...]]:
+    """Every CLI-visible leaf field of a (nested) config class: name -> path of field names."""
+    hints = typing.get_type_hints(cls)
+    out: dict[str, tuple[str, ...]] = {}
+    for field in dataclasses.fields(cls):
+        hint = hints[field.name]
+        if dataclasses.is_dataclass(hint):
+            for name, path in leaf_fields(hint).items():  # type: ignore[arg-type]
+                out[name] = (field.name, *path)
+        elif field.metadata.get("cli"):
+            out[field.name] = (field.name,)
+    return out
+
+
+def nest_values(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Turn flat ``{leaf name: value}`` into the nested dict :func:`from_dict` reads.
+
+    Names may use dashes or underscores; an unknown name raises a :class:`ConfigError`.
+    """
+    leaves = leaf_fields(cls)
+    nested: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_")
+        if name not in leaves:
+            raise ConfigError(f"unknown option '{key}'; options are: {', '.join(sorted(leaves))}")
+        *parents, leaf = leaves[name]
+        node = nested
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return nested

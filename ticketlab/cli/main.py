@@ -6,11 +6,11 @@ import sys
 from collections.abc import Sequence
 
 import ticketlab
-from ticketlab.cli import catalog, train
+from ticketlab.cli import catalog, effective, prune, sweep, train
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, catalog)
+COMMANDS = (train, prune, effective, sweep, catalog)
 
 
 def build_parser() -> Parser:

@@ -75,6 +75,14 @@ class RunDirectory:
         """Write ``result.json``, which marks the run complete."""
         atomic_write_json(self.result_path, json_safe(result))
 
+    def read_json_file(self, name: str) -> Any:
+        """Parse a JSON file of the run directory."""
+        return read_json(self.file(name))
+
+    def write_json_file(self, name: str, obj: Any) -> None:
+        """Write a JSON file into the run directory atomically."""
+        atomic_write_json(self.file(name), json_safe(obj))
+
     def write_metrics(self, history: list[dict[str, Any]], name: str = "metrics.jsonl") -> None:
         """Rewrite a metrics file from a history (drops lines a kill left behind)."""
         text = "".join(json.dumps(json_safe(m), sort_keys=True) + "\n" for m in history)

@@ -1,0 +1,108 @@
+"""Sweep files: parsing, grid expansion, and the mapping of option names to configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ticketlab.errors import ConfigError
+from ticketlab.runs.sweep import compression_range, config_from_values, expand, load_sweep
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(text)
+    return path
+
+
+def test_quarter_decades_from_10_to_10000() -> None:
+    values = compression_range({"from": 10, "to": 10000, "per_decade": 4})
+    assert len(values) == 13
+    assert values[0] == 10 and values[4] == 100 and values[8] == 1000 and values[-1] == 10000
+    assert values[1] == pytest.approx(10 ** 1.25, rel=1e-6)
+
+
+def test_grid_is_the_cartesian_product(tmp_path: Path) -> None:
+    spec = load_sweep(write(tmp_path, """
+name = "tiny"
+[base]
+model = "lenet300"
+dataset = "synthetic"
+epochs = 2
+batch-size = 32
+[grid]
+method = ["random", "magnitude"]
+quota = ["uniform", "igq", "erk"]
+compression = [10, 100]
+seed = [0, 1]
+"""))
+    points = expand(spec)
+    assert spec.name == "tiny" and len(points) == 2 * 3 * 2 * 2
+    first = points[0].config
+    assert first is not None
+    assert first.model.model == "lenet300" and first.data.dataset == "synthetic"
+    assert first.train.duration == "2ep" and first.train.batch_size == 32
+    assert first.pruning.method == "random" and first.pruning.quota == "uniform"
+    assert first.pruning.sparsity == pytest.approx(0.9) and first.seed == 0
+    assert points[-1].config.pruning.sparsity == pytest.approx(0.99)
+    assert len({p.label() for p in points}) == len(points)
+
+
+def test_config_from_values_maps_every_group() -> None:
+    config = config_from_values({
+        "per_class": 50, "val": 100, "init": "kaiming-normal", "width": 0.5, "iterations": 300,
+        "optimizer": "adam", "prunable": "conv", "rounds": 10, "target": "effective", "sparsity": 0.5, "seed": 3,
+    })
+    assert config.data.per_class == 50 and config.data.val == 100
+    assert config.model.init == "kaiming-normal" and config.model.width == 0.5
+    assert config.train.duration == "300it" and config.train.optimizer == "adam"
+    assert config.prunable.prunable == "conv"
+    assert config.pruning.rounds == 10 and config.pruning.target == "effective" and config.seed == 3
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"epochz": 3}, "unknown option 'epochz'"),
+        ({"epochs": 3, "iterations": 5}, "not both"),
+        ({"compression": 0.5}, "at least 1"),
+        ({"sparsity": 1.0}, "sparsity"),
+    ],
+)
+def test_bad_values(values: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        config_from_values(values)
+
+
+def test_invalid_point_is_recorded_not_raised(tmp_path: Path) -> None:
+    spec = load_sweep(write(tmp_path, """
+[base]
+dataset = "synthetic"
+[grid]
+sparsity = [0.5, 1.5]
+"""))
+    points = expand(spec)
+    assert points[0].config is not None and points[0].error is None
+    assert points[1].config is None and "sparsity" in points[1].error
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[grid]\nmethod = 'random'\n", "non-empty list"),
+        ("[grid]\nmethod = []\n", "non-empty list"),
+        ("[base]\nseed = 1\n[grid]\nseed = [1, 2]\n", r"both \[base\] and \[grid\]"),
+        ("[grids]\nseed = [1]\n", "unknown table"),
+        ("[grid\n", "not valid TOML"),
+        ("[grid]\ncompression = [10]\nsparsity = [0.5]\n", "not both"),
+    ],
+)
+def test_bad_sweep_files(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_sweep(write(tmp_path, text))
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read sweep file"):
+        load_sweep(tmp_path / "nope.toml")

@@ -1,0 +1,89 @@
+"""``ticketlab sweep``: a grid of prune runs from a TOML file, with a summary and plots."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ticketlab.atomic import atomic_write_text
+from ticketlab.cli.parser import resolve_device, stderr
+from ticketlab.errors import ConfigError
+from ticketlab.report.sweep_report import pivot, summary_rows, write_report
+from ticketlab.runs.sweep import expand, load_sweep, sweep_id
+from ticketlab.runs.sweep_exec import WorkerOptions, execute
+
+DESCRIPTION = """\
+Run a grid of `ticketlab prune` runs described by a TOML file, then summarise it.
+
+The file has a [base] table of options shared by every run (names of `ticketlab prune`
+options), a [grid] table of lists whose cartesian product gives the runs (compression
+may be a range: { from = 10, to = 10000, per_decade = 4 }), and optionally name = "..."
+and a [report] table (layer_density_compression = 100). See
+experiments/vysogorets2023/sweep.toml.
+
+Every point is an ordinary run directory under RUNS_DIR, so finished points are skipped
+and a killed sweep started again does only what is left. The sweep directory
+RUNS_DIR/sweep-<name> gets summary.csv, summary.md and the plots: accuracy against
+direct and against effective compression, direct against effective compression, and
+per-layer density at one compression.
+"""
+
+
+def register(commands: Any) -> None:
+    """Add the ``sweep`` subcommand."""
+    parser = commands.add_parser("sweep", help="run a grid of prune runs from a TOML file", description=DESCRIPTION)
+    parser.add_argument("config", help="the sweep's TOML file")
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes running points in parallel (default: 1)")
+    parser.add_argument(
+        "--threads", type=int, metavar="N",
+        help="PyTorch CPU threads per worker (default: the CPU count divided by --jobs)",
+    )
+    parser.add_argument("--data-dir", metavar="DIR", help="look for data files here first (default: none)")
+    parser.add_argument("--download", action="store_true", help="download missing data files from the official source")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (default: auto)")
+    parser.add_argument("--dry-run", action="store_true", help="list the points and whether they are finished, run nothing")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``ticketlab sweep``."""
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    spec = load_sweep(args.config)
+    points = expand(spec)
+    threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
+    options = WorkerOptions(
+        runs_dir=str(Path(args.runs_dir).absolute()),
+        device=resolve_device(args.device),
+        data_dir=args.data_dir,
+        download=args.download,
+        threads=threads,
+    )
+    if args.dry_run:
+        from ticketlab.runs.store import RunDirectory
+
+        for point in points:
+            state = point.error or ("finished" if RunDirectory(args.runs_dir, point.config).is_complete() else "to run")
+            print(f"{point.label()}: {state}")
+        return 0
+    log = (lambda _: None) if args.quiet else stderr
+    outcomes = execute(points, options, jobs=args.jobs, log=log)
+    directory = Path(args.runs_dir) / f"sweep-{spec.name}"
+    directory.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(directory / "sweep.json", json.dumps(json.loads(sweep_id(spec)), indent=2) + "\n")
+    rows = summary_rows(outcomes, list(spec.grid))
+    files = write_report(
+        rows, directory, list(spec.grid), spec.report.get("layer_density_compression"), title=spec.name
+    )
+    print(pivot(rows))
+    print(f"\nsweep {directory.absolute()}: " + ", ".join(str(p.name) for p in files))
+    failed = [o for o in outcomes if o.status == "failed"]
+    if failed:
+        stderr(f"ticketlab: {len(failed)} point(s) failed; first: {failed[0].point.label()}: {failed[0].error}")
+        return 1
+    return 0

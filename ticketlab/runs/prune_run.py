@@ -1,0 +1,137 @@
+"""``ticketlab prune`` as a function: prune at initialisation, report direct and effective
+sparsity, then train the ticket, all in one resumable run directory.
+
+The mask is written once pruning is done; a restarted run loads it instead of pruning
+again (iterative SynFlow on a large net takes a while), then resumes training.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from ticketlab.data import DataBundle
+from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, full_mask, load_mask, save_mask
+from ticketlab.models import build_from_config
+from ticketlab.pruning import QUOTAS, SCORES, prune_at_init, score_batches
+from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective
+from ticketlab.runs.execute import Session, train_in_run, training_result
+from ticketlab.runs.prune_config import PruneRunConfig
+from ticketlab.runs.store import RunDirectory
+from ticketlab.runs.train_run import check_names
+from ticketlab.seeding import derive_seed, generator
+
+
+def run_prune(
+    config: PruneRunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    session: Session | None = None,
+) -> dict[str, Any]:
+    """Prune, report and train (or resume, or skip) the run described by ``config``."""
+    started = time.monotonic()
+    session = session or Session()
+    check_names(config)
+    SCORES.entry(config.pruning.method)
+    QUOTAS.entry(config.pruning.quota)
+    run = RunDirectory(runs_dir, config)
+    if run.is_complete():
+        session.log(f"already complete: {run.path}")
+        return run.read_result()
+    data = session.load_data(config.data)
+    model = build_from_config(
+        config.model, data.info.image_shape, data.info.num_classes, seed=derive_seed(config.seed, "init")
+    ).to(session.device)
+    shape = data.info.image_shape
+    if run.file("mask.npz").exists():
+        mask = load_mask(run.file("mask.npz"))
+        search: dict[str, Any] = run.read_json_file("pruning.json")
+    else:
+        # Pruning can still fail on bad input (a quota that cannot reach the sparsity),
+        # so the directory appears only once it has succeeded.
+        mask, search = prune(config, model, data, session)
+    run.prepare()
+    if not run.file("mask.npz").exists():
+        run.write_json_file("pruning.json", search)
+        save_mask(run.file("mask.npz"), mask)  # written last: its presence means "pruned"
+    report = effective_report(model, mask, shape)
+    session.log(
+        f"pruned {config.pruning.method}/{config.pruning.quota}: direct sparsity {report.direct_sparsity:.6f}, "
+        f"effective {report.effective_sparsity:.6f}" + (" (disconnected)" if report.disconnected else "")
+    )
+    if not run.file("model_init.pt").exists():
+        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
+    trainer, wall = train_in_run(
+        run,
+        model,
+        data,
+        config.train,
+        seed=config.seed,
+        mask=mask,
+        augment=config.data.augment,
+        crop_padding=config.data.crop_padding,
+        session=session,
+        started=started,
+    )
+    run.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
+    result = training_result(run, trainer, mask, model, session, wall)
+    effective = report.as_dict()
+    result.update(
+        {
+            "method": config.pruning.method,
+            "quota": config.pruning.quota,
+            "target": config.pruning.target,
+            "effective_sparsity": effective["effective_sparsity"],
+            "disconnected": effective["disconnected"],
+            "direct_compression": effective["direct_compression"],
+            "effective_compression": effective["effective_compression"],
+            "effective_kept": effective["effective_kept"],
+            "layers": effective["layers"],
+            "pruning": search,
+        }
+    )
+    run.write_result(result)
+    run.file("checkpoint.pt").unlink(missing_ok=True)
+    return result
+
+
+def prune(config: PruneRunConfig, model: nn.Module, data: DataBundle, session: Session) -> tuple[Mask, dict[str, Any]]:
+    """The mask of ``config`` (direct or effective target) and a record of how it was found."""
+    started = time.monotonic()
+    pruning = config.pruning
+    alive = full_mask(model, config.prunable)
+    shape = data.info.image_shape
+    rng = generator(config.seed, "prune")
+
+    def effective_sparsity(mask: Mask) -> float:
+        kept, total = count_kept(effective_mask(model, mask, shape))
+        return 1.0 - kept / total
+
+    record: dict[str, Any] = {"method": pruning.method, "quota": pruning.quota, "target": pruning.target}
+    if pruning.target == "effective" and pruning.method == "random":
+        found: EffectiveSearch = effective_random_mask(alive, pruning.quota, pruning.sparsity, effective_sparsity, rng)
+        record.update(algorithm="approximate effective random pruning (seed 003, Algorithm 1)")
+    else:
+        batches = []
+        if SCORES.get(pruning.method).needs_data:
+            batches = score_batches(
+                data, pruning.score_per_class, config.train.batch_size, derive_seed(config.seed, "score-batches")
+            )
+        outcome = prune_at_init(model, alive, pruning, batches, shape, rng)
+        if pruning.target == "direct":
+            record.update(seconds=time.monotonic() - started)
+            return outcome.mask, record
+        family = outcome.family
+        found = prune_to_effective(family.mask_at, family.min_kept, family.total, pruning.sparsity, effective_sparsity)
+        record.update(algorithm="bisection over the kept count of the method's fixed ranking")
+    record.update(
+        evaluations=found.evaluations,
+        direct_kept=found.kept,
+        effective_sparsity=found.effective_sparsity,
+        seconds=time.monotonic() - started,
+    )
+    session.log(f"effective target {pruning.sparsity}: reached {found.effective_sparsity:.6f} in {found.evaluations} evaluations")
+    return found.mask, record
