@@ -70,6 +70,7 @@ def train_in_run(
     started: float,
     checkpoint: str = "checkpoint.pt",
     metrics: str = "metrics.jsonl",
+    on_step: Callable[[int], None] | None = None,
 ) -> tuple[Trainer, float]:
     """Train (resuming from ``checkpoint`` if present); return the trainer and wall seconds.
 
@@ -105,7 +106,12 @@ def train_in_run(
     def on_checkpoint() -> None:
         run.save_checkpoint({"trainer": trainer.state_dict(), "wall_seconds": wall_seconds()}, checkpoint)
 
-    trainer.run(on_epoch_end=on_epoch_end, on_checkpoint=on_checkpoint, checkpoint_seconds=session.checkpoint_seconds)
+    trainer.run(
+        on_epoch_end=on_epoch_end,
+        on_checkpoint=on_checkpoint,
+        checkpoint_seconds=session.checkpoint_seconds,
+        on_step=on_step,
+    )
     return trainer, wall_seconds()
 
 

@@ -6,6 +6,7 @@ A directory is named ``<kind>-<hash>`` after :func:`ticketlab.config.config_hash
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import pickle
@@ -30,6 +31,18 @@ class RunDirectory:
         self.config = config
         self.hash = config_hash(config, self.kind)
         self.path = (Path(root) / f"{self.kind}-{self.hash}").absolute()
+        self.parent: RunDirectory | None = None
+
+    def child(self, name: str) -> RunDirectory:
+        """A sub-directory holding one part of this run (a level, a branch).
+
+        It shares the run's config and hash (so its checkpoints are tagged with them) but
+        has no config.json of its own: the parent's describes it.
+        """
+        sub = copy.copy(self)
+        sub.path = self.path / name
+        sub.parent = self
+        return sub
 
     @property
     def config_path(self) -> Path:
@@ -53,6 +66,10 @@ class RunDirectory:
 
     def prepare(self) -> None:
         """Create the directory and write ``config.json``, or check the one already there."""
+        if self.parent is not None:
+            self.parent.prepare()
+            self.path.mkdir(parents=True, exist_ok=True)
+            return
         self.path.mkdir(parents=True, exist_ok=True)
         if self.config_path.exists():
             found = read_json(self.config_path)

@@ -27,6 +27,7 @@ from ticketlab.training.schedule import lr_schedule
 
 EpochHook = Callable[[dict[str, Any]], None]
 Hook = Callable[[], None]
+StepHook = Callable[[int], None]
 
 
 class Trainer:
@@ -115,11 +116,14 @@ class Trainer:
         on_epoch_end: EpochHook | None = None,
         on_checkpoint: Hook | None = None,
         checkpoint_seconds: float | None = None,
+        on_step: StepHook | None = None,
     ) -> list[dict[str, Any]]:
         """Train until the configured length; return the per-epoch history.
 
         ``on_epoch_end`` gets each epoch's metrics; ``on_checkpoint`` is called after
-        every epoch and, if ``checkpoint_seconds`` is set, mid-epoch at that interval.
+        every epoch and, if ``checkpoint_seconds`` is set, mid-epoch at that interval;
+        ``on_step`` gets the number of finished steps after every step (before any
+        checkpoint of that step), e.g. to keep the weights of a rewind point.
         """
         self.model.train()
         if self.total_steps == 0 and not self.history:
@@ -144,6 +148,8 @@ class Trainer:
                 if self.batch >= epoch_steps:
                     break
                 self._train_step(x, y)
+                if on_step is not None:
+                    on_step(self.step)
                 if checkpoint_seconds is not None and on_checkpoint is not None:
                     now = time.monotonic()
                     if now - last_checkpoint >= checkpoint_seconds and self.batch < epoch_steps:

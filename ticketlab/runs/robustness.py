@@ -1,0 +1,233 @@
+"""Accuracy under common corruptions of the trained models in a run directory.
+
+A *unit* is a directory holding a ``model_final.pt``: a train or prune run, or one level
+or branch of a lottery (``lottery-<hash>/level-<L>/[branch-<name>/]``). Its model and data
+set come from the nearest ``config.json`` at or above it. Each unit gets a
+``robustness.json``; a unit whose file already matches the seed, the corruptions, the
+severities and the model file is skipped, so running again only fills in what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ticketlab.atomic import atomic_write_json
+from ticketlab.config import from_dict
+from ticketlab.data import DataBundle, DataConfig, TensorSplit
+from ticketlab.data.corruptions import corrupt_split, resolve_corruptions, resolve_severities
+from ticketlab.errors import CheckpointError, ConfigError
+from ticketlab.masks import apply_mask, count_kept, load_mask
+from ticketlab.models import ModelConfig, build_from_config
+from ticketlab.runs.execute import Session
+from ticketlab.runs.store import CHECKPOINT_FORMAT, json_safe, load_torch_file, read_json
+from ticketlab.training.evaluate import evaluate
+
+MODEL_FILE = "model_final.pt"
+RESULT_FILE = "robustness.json"
+
+# What a stored robustness.json must match to be reused instead of evaluated again.
+_SKIP_KEYS = ("seed", "corruptions", "severities", "model_sha256")
+
+
+def evaluate_robustness(
+    model: nn.Module,
+    test: TensorSplit,
+    mean: Sequence[float],
+    std: Sequence[float],
+    *,
+    corruptions: Iterable[str] | None = None,
+    severities: Iterable[int] | None = None,
+    seed: int = 0,
+    batch_size: int = 1000,
+) -> dict[str, Any]:
+    """Clean and corrupted accuracy (fractions in [0, 1]) of ``model`` on ``test``.
+
+    ``test`` is normalised with ``mean``/``std`` (per channel, [0, 1] pixel units).
+    ``corruptions`` defaults to every registered one, ``severities`` to 1..5. Returns
+    ``clean_accuracy``, ``clean_loss``, ``accuracy[name][str(severity)]``,
+    ``mean_accuracy[name]`` (over severities), ``mean_corrupted_accuracy`` (over every
+    corruption and severity), and the seed, names, severities and example count used.
+    """
+    names = resolve_corruptions(corruptions)
+    levels = resolve_severities(severities)
+    clean_loss, clean_accuracy = evaluate(model, test, batch_size)
+    accuracy: dict[str, dict[str, float]] = {}
+    for name in names:
+        accuracy[name] = {}
+        for severity in levels:
+            corrupted = corrupt_split(test, mean, std, name, severity, seed)
+            accuracy[name][str(severity)] = evaluate(model, corrupted, batch_size)[1]
+    mean_accuracy = {name: sum(by_level.values()) / len(by_level) for name, by_level in accuracy.items()}
+    return {
+        "seed": seed,
+        "corruptions": names,
+        "severities": levels,
+        "test_examples": len(test),
+        "clean_accuracy": clean_accuracy,
+        "clean_loss": clean_loss,
+        "accuracy": accuracy,
+        "mean_accuracy": mean_accuracy,
+        "mean_corrupted_accuracy": sum(mean_accuracy.values()) / len(mean_accuracy),
+    }
+
+
+def find_units(path: str | Path) -> list[Path]:
+    """The directories at or under ``path`` that hold a ``model_final.pt``, in natural order.
+
+    Natural order sorts ``level-2`` before ``level-10``; a level comes before its branches.
+    """
+    root = Path(path)
+    if not root.is_dir():
+        raise CheckpointError(f"{root} is not a directory")
+    units = [p.parent for p in root.rglob(MODEL_FILE) if p.is_file()]
+    if not units:
+        raise CheckpointError(f"no {MODEL_FILE} at or under {root}: nothing to evaluate")
+    return sorted(units, key=lambda unit: _natural_key(unit.relative_to(root)))
+
+
+def _natural_key(relative: Path) -> list[tuple[Any, ...]]:
+    return [
+        tuple((0, int(piece)) if piece.isdigit() else (1, piece) for piece in re.split(r"(\d+)", part))
+        for part in relative.parts
+    ]
+
+
+def unit_config(unit: Path) -> tuple[Path, dict[str, Any], DataConfig, ModelConfig]:
+    """(config.json path, its record, data config, model config) of ``unit``.
+
+    The nearest ``config.json`` at or above ``unit`` whose config names a data set and
+    a model; one that names neither (a part's own notes) is passed over.
+    """
+    for directory in [unit, *unit.absolute().parents]:
+        candidate = directory / "config.json"
+        if not candidate.is_file():
+            continue
+        record = read_json(candidate)
+        config = record.get("config") if isinstance(record, dict) else None
+        if not isinstance(config, dict) or "data" not in config or "model" not in config:
+            continue
+        try:
+            return candidate, record, from_dict(DataConfig, config["data"]), from_dict(ModelConfig, config["model"])
+        except ConfigError as exc:
+            raise ConfigError(f"{candidate}: {exc}") from None
+    raise CheckpointError(f"no config.json naming a data set and a model at or above {unit}")
+
+
+def load_unit_model(unit: Path, config: ModelConfig, data: DataBundle, run_hash: object) -> tuple[nn.Module, float | None]:
+    """The unit's trained model (masked when it has a ``mask.npz``) and its sparsity (None: no mask)."""
+    path = unit / MODEL_FILE
+    payload = load_torch_file(path)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} is not a ticketlab model file")
+    state = payload.get("state")
+    weights = state.get("model") if isinstance(state, dict) else None
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path} holds no model weights")
+    if run_hash is not None and payload.get("hash") != run_hash:
+        raise CheckpointError(f"{path} belongs to another run than the config.json above it")
+    info = data.info
+    model = build_from_config(config, info.image_shape, info.num_classes, seed=0)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as exc:
+        reason = (str(exc).strip().splitlines() or ["mismatch"])[0]
+        raise CheckpointError(f"{path} does not fit a {config.model} model ({reason})") from None
+    sparsity = None
+    if (unit / "mask.npz").exists():
+        mask = load_mask(unit / "mask.npz")
+        with torch.no_grad():
+            apply_mask(model, mask)
+        kept, total = count_kept(mask)
+        sparsity = 1.0 - kept / total
+    return model, sparsity
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stored_result(unit: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
+    """The unit's robustness.json when it matches ``wanted`` on every skip key, else None.
+
+    A file that cannot be parsed is treated as absent: it is derived data and is rewritten.
+    """
+    path = unit / RESULT_FILE
+    if not path.is_file():
+        return None
+    try:
+        found = read_json(path)
+    except CheckpointError:
+        return None
+    if isinstance(found, dict) and all(found.get(k) == wanted[k] for k in _SKIP_KEYS):
+        return found
+    return None
+
+
+def run_robustness(
+    path: str | Path,
+    *,
+    seed: int = 0,
+    corruptions: Iterable[str] | None = None,
+    severities: Iterable[int] | None = None,
+    session: Session | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate every unit at or under ``path``; write and return their robustness records.
+
+    Each record is what ``evaluate_robustness`` returns plus ``run_dir``, ``config_path``,
+    ``dataset``, ``model``, ``sparsity`` (None without a mask), ``model_sha256`` and
+    ``wall_seconds``. Units are evaluated on ``session.device`` with batches of
+    ``session.eval_batch_size``. Names and severities are checked before any work.
+    """
+    session = session or Session()
+    names = resolve_corruptions(corruptions)
+    levels = resolve_severities(severities)
+    records = []
+    bundles: dict[DataConfig, DataBundle] = {}
+    for unit in find_units(path):
+        started = time.monotonic()
+        wanted = {"seed": seed, "corruptions": names, "severities": levels, "model_sha256": file_sha256(unit / MODEL_FILE)}
+        found = stored_result(unit, wanted)
+        if found is not None:
+            session.log(f"robustness: already evaluated: {unit}")
+            records.append({**found, "run_dir": str(unit.absolute())})  # where it is now
+            continue
+        config_path, record, data_config, model_config = unit_config(unit)
+        if data_config not in bundles:
+            bundles[data_config] = session.load_data(data_config)
+        data = bundles[data_config]
+        model, sparsity = load_unit_model(unit, model_config, data, record.get("hash"))
+        model.to(session.device)
+        result = evaluate_robustness(
+            model, data.test, data.info.mean, data.info.std,
+            corruptions=names, severities=levels, seed=seed, batch_size=session.eval_batch_size,
+        )
+        result.update(
+            run_dir=str(unit.absolute()),
+            config_path=str(config_path.absolute()),
+            dataset=data_config.dataset,
+            model=model_config.model,
+            sparsity=sparsity,
+            model_sha256=wanted["model_sha256"],
+            wall_seconds=time.monotonic() - started,
+        )
+        result = json_safe(result)
+        atomic_write_json(unit / RESULT_FILE, result)
+        session.log(
+            f"robustness: {unit}: clean {100 * result['clean_accuracy']:.2f}%, "
+            f"mean corrupted {100 * result['mean_corrupted_accuracy']:.2f}% ({result['wall_seconds']:.1f}s)"
+        )
+        records.append(result)
+    return records
