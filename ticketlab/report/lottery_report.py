@@ -1,0 +1,174 @@
+"""Reports over lottery directories: accuracy against weights remaining, trunk against
+branches, mean and spread over seeds, as a PNG and a Markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ticketlab.config import canonical_json
+from ticketlab.errors import ConfigError
+from ticketlab.report.table import format_table, percent
+from ticketlab.runs.store import read_json
+
+TRUNK = "IMP (trunk)"
+
+
+@dataclass
+class Setting:
+    """Lotteries that differ only in their seed."""
+
+    config: dict[str, Any]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    label: str = ""
+
+
+def find_lotteries(paths: Sequence[str | Path]) -> list[Path]:
+    """Lottery directories given directly or found (with a result.json) under the paths."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise ConfigError(f"{path} does not exist")
+        candidates = [path] if (path / "config.json").exists() else sorted(path.rglob("lottery-*"))
+        for candidate in candidates:
+            record = read_json(candidate / "config.json") if (candidate / "config.json").exists() else None
+            if record and record.get("kind") == "lottery" and (candidate / "result.json").exists():
+                found.append(candidate.resolve())
+    if not found:
+        raise ConfigError(f"no finished lottery directory in {', '.join(map(str, paths))}")
+    return list(dict.fromkeys(found))
+
+
+def group_settings(lotteries: Sequence[Path]) -> list[Setting]:
+    """Group lottery directories by their config without the seed; label what varies."""
+    groups: dict[str, Setting] = {}
+    for path in lotteries:
+        config = dict(read_json(path / "config.json")["config"])
+        config.pop("seed", None)
+        key = canonical_json(config)
+        groups.setdefault(key, Setting(config)).results.append(read_json(path / "result.json"))
+    settings = list(groups.values())
+    varying = _varying_fields([s.config for s in settings])
+    for s in settings:
+        s.label = ", ".join(f"{k}={v}" for k, v in varying(s.config)) or s.config["model"]["model"]
+    return settings
+
+
+def _varying_fields(configs: list[dict[str, Any]]) -> Any:
+    flat = [_flatten(c) for c in configs]
+    keys = sorted({k for f in flat for k in f if len({canonical_json(g.get(k)) for g in flat}) > 1})
+
+    def pick(config: dict[str, Any]) -> list[tuple[str, Any]]:
+        values = _flatten(config)
+        return [(k.split(".")[-1], values.get(k)) for k in keys]
+
+    return pick
+
+
+def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[dict[str, Any]]]:
+    """Per line (trunk, each branch): per level the mean % remaining, mean and std of ``metric``, seeds."""
+    lines: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for result in setting.results:
+        for row in result["levels"]:
+            lines[TRUNK][row["level"]].append(row)
+            for name, branch in row["branches"].items():
+                lines[name][row["level"]].append(branch)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for line, levels in lines.items():
+        points = []
+        for level in sorted(levels):
+            rows = levels[level]
+            values = [r[metric] for r in rows if r.get(metric) is not None]
+            corrupted = [_corrupted(r) for r in rows]
+            corrupted = [c for c in corrupted if c is not None]
+            points.append({
+                "level": level,
+                "remaining": 100 * statistics.fmean(1 - r["sparsity"] for r in rows),
+                "effective_remaining": 100 * statistics.fmean(1 - r["effective_sparsity"] for r in rows),
+                "mean": statistics.fmean(values) if values else None,
+                "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+                "seeds": len(values),
+                "corrupted": statistics.fmean(corrupted) if corrupted else None,
+            })
+        out[line] = points
+    return out
+
+
+def _corrupted(row: dict[str, Any]) -> float | None:
+    path = Path(row["run_dir"]) / "robustness.json"
+    if not path.exists():
+        return None
+    return read_json(path).get("mean_corrupted_accuracy")
+
+
+def markdown_table(settings: Sequence[Setting], metric: str = "test_accuracy") -> str:
+    """One Markdown table per setting: level, % remaining, and each line's accuracy."""
+    parts = []
+    for setting in settings:
+        lines = curves(setting, metric)
+        names = [TRUNK, *sorted(n for n in lines if n != TRUNK)]
+        any_corrupted = any(p["corrupted"] is not None for n in names for p in lines[n])
+        headers = ["level", "% remaining", "% effective", *names]
+        if any_corrupted:
+            headers += [f"{n} corrupted" for n in names]
+        rows = []
+        for i, point in enumerate(lines[TRUNK]):
+            row: list[Any] = [point["level"], f"{point['remaining']:.3g}", f"{point['effective_remaining']:.3g}"]
+            for name in names:
+                match = [p for p in lines[name] if p["level"] == point["level"]]
+                row.append(_cell(match[0]) if match else "-")
+            if any_corrupted:
+                for name in names:
+                    match = [p for p in lines[name] if p["level"] == point["level"] and p["corrupted"] is not None]
+                    row.append(percent(match[0]["corrupted"]) if match else "-")
+            rows.append(row)
+        seeds = max(p["seeds"] for p in lines[TRUNK])
+        parts.append(f"### {setting.label} ({seeds} seed{'s' * (seeds != 1)}, {metric})\n\n"
+                     + format_table(headers, rows, markdown=True))
+    return "\n\n".join(parts) + "\n"
+
+
+def _cell(point: dict[str, Any]) -> str:
+    if point["mean"] is None:
+        return "-"
+    spread = f" ± {100 * point['std']:.2f}" if point["seeds"] > 1 else ""
+    return f"{100 * point['mean']:.2f}{spread}"
+
+
+def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_accuracy") -> Path:
+    """Accuracy against % of weights remaining (log x, reversed, 100 to 0.1), one panel per setting."""
+    from ticketlab.report.plots import _panels, _save
+
+    fig, axes = _panels(len(settings))
+    for ax, setting in zip(axes, settings):
+        lines = curves(setting, metric)
+        for name in [TRUNK, *sorted(n for n in lines if n != TRUNK)]:
+            points = [p for p in lines[name] if p["mean"] is not None]
+            ax.errorbar([p["remaining"] for p in points], [100 * p["mean"] for p in points],
+                        yerr=[100 * p["std"] for p in points], marker="o", markersize=3, capsize=2, label=name)
+        lowest = min(p["remaining"] for p in lines[TRUNK])
+        ax.set_xscale("log")
+        ax.set_xlim(100 * 1.15, min(0.1, lowest) / 1.15)  # reversed: dense on the left
+        ticks = [t for t in (100, 10, 1, 0.1, 0.01, 0.001) if t >= min(0.1, lowest) / 1.15]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_xlabel("% of prunable weights remaining")
+        ax.set_title(setting.label, fontsize="small")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    axes[0].legend(fontsize="small")
+    return _save(fig, path)
