@@ -26,8 +26,10 @@ install: $(STAMP)
 data: install
 	@PY=$(PY) sh scripts/ensure-data.sh fashion-mnist
 
+# The main job: a short lottery (IMP with two ablation branches), its table and plot.
 run: data
-	$(PY) -m ticketlab train --model lenet300 --dataset fashion-mnist --sparsity 0.9 --epochs 2 $(RUN_ARGS)
+	$(PY) -m ticketlab lottery --model lenet300 --dataset fashion-mnist --levels 5 --prune-fraction 0.5 \
+		--epochs 3 --val 5000 --branches random-prune,random-reinit $(RUN_ARGS)
 
 # Tests do not need the data (end-to-end tests on real data skip without it), so a failed
 # data step only warns here.

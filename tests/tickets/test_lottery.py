@@ -202,3 +202,18 @@ def test_resume_after_kill_gives_identical_results(cli, tmp_path: Path) -> None:
 
 def drop_walls(result: dict) -> None:
     result.pop("wall_seconds", None)
+
+
+def test_robustness_reports_on_the_selected_weights(lottery: dict) -> None:
+    """Clean accuracy of the kept best-validation weights equals the level's reported accuracy."""
+    from ticketlab.runs.robustness import run_robustness
+
+    top = Path(lottery["run_dir"])
+    for row in lottery["levels"]:
+        assert (top / f"level-{row['level']}" / "model_best.pt").exists()
+    records = run_robustness(top / "level-2", corruptions=["contrast"], severities=[1])
+    by_dir = {Path(r["run_dir"]).resolve(): r for r in records}
+    level = lottery["levels"][2]
+    assert by_dir[(top / "level-2").resolve()]["clean_accuracy"] == level["test_accuracy"]
+    for name, branch in level["branches"].items():
+        assert by_dir[Path(branch["run_dir"]).resolve()]["clean_accuracy"] == branch["test_accuracy"]

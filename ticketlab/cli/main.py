@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 import ticketlab
-from ticketlab.cli import catalog, effective, lottery, prune, report, sweep, train
+from ticketlab.cli import catalog, effective, lottery, prune, report, robustness, sweep, train
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, lottery, prune, effective, sweep, report, catalog)
+COMMANDS = (train, lottery, prune, effective, sweep, report, robustness, catalog)
 
 
 def build_parser() -> Parser:

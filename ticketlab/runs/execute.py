@@ -71,10 +71,13 @@ def train_in_run(
     checkpoint: str = "checkpoint.pt",
     metrics: str = "metrics.jsonl",
     on_step: Callable[[int], None] | None = None,
+    keep_best: bool = False,
 ) -> tuple[Trainer, float]:
     """Train (resuming from ``checkpoint`` if present); return the trainer and wall seconds.
 
-    ``model`` must hold the initial weights; the mask is applied to it. ``started`` is
+    ``model`` must hold the initial weights; the mask is applied to it. With
+    ``keep_best``, the weights of the epoch with the best validation accuracy so far are
+    kept in ``model_best.pt`` (the model that validation-based selection reports). ``started`` is
     when this session began work on the run (``time.monotonic()``); the checkpoint stores
     the elapsed wall time so that ``wall_seconds`` spans every session.
     """
@@ -102,6 +105,10 @@ def train_in_run(
     def on_epoch_end(row: dict[str, Any]) -> None:
         run.append_metrics(row, metrics)
         session.log(epoch_line(row, trainer.total_epochs))
+        earlier = [h["val_accuracy"] for h in trainer.history[:-1] if h.get("val_accuracy") is not None]
+        if keep_best and row.get("val_accuracy") is not None and row["val_accuracy"] > max(earlier, default=-1.0):
+            # Before this epoch's checkpoint: a resumed run redoes the epoch and rewrites it.
+            run.save_checkpoint({"model": model.state_dict(), "epoch": row["epoch"]}, "model_best.pt")
 
     def on_checkpoint() -> None:
         run.save_checkpoint({"trainer": trainer.state_dict(), "wall_seconds": wall_seconds()}, checkpoint)

@@ -75,6 +75,7 @@ class Lottery:
         trainer, wall = train_in_run(
             unit, model, self.data, cfg.train, seed=cfg.seed, mask=mask, augment=cfg.data.augment,
             crop_padding=cfg.data.crop_padding, session=self.session, started=time.monotonic(), on_step=on_step,
+            keep_best=True,
         )
         unit.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
         result = training_result(unit, trainer, mask or template, model, self.session, wall)

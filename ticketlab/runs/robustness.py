@@ -31,6 +31,9 @@ from ticketlab.runs.store import CHECKPOINT_FORMAT, json_safe, load_torch_file, 
 from ticketlab.training.evaluate import evaluate
 
 MODEL_FILE = "model_final.pt"
+# Written by validation-based selection (lottery units): the weights whose test accuracy
+# the run reports, so clean and corrupted accuracy describe the same model.
+SELECTED_MODEL_FILE = "model_best.pt"
 RESULT_FILE = "robustness.json"
 
 # What a stored robustness.json must match to be reused instead of evaluated again.
@@ -93,6 +96,12 @@ def find_units(path: str | Path) -> list[Path]:
     return sorted(units, key=lambda unit: _natural_key(unit.relative_to(root)))
 
 
+def model_file(unit: Path) -> Path:
+    """The weights a unit reports on: the validation-selected ones if kept, else the final ones."""
+    selected = unit / SELECTED_MODEL_FILE
+    return selected if selected.is_file() else unit / MODEL_FILE
+
+
 def _natural_key(relative: Path) -> list[tuple[Any, ...]]:
     return [
         tuple((0, int(piece)) if piece.isdigit() else (1, piece) for piece in re.split(r"(\d+)", part))
@@ -121,9 +130,11 @@ def unit_config(unit: Path) -> tuple[Path, dict[str, Any], DataConfig, ModelConf
     raise CheckpointError(f"no config.json naming a data set and a model at or above {unit}")
 
 
-def load_unit_model(unit: Path, config: ModelConfig, data: DataBundle, run_hash: object) -> tuple[nn.Module, float | None]:
+def load_unit_model(
+    unit: Path, config: ModelConfig, data: DataBundle, run_hash: object
+) -> tuple[nn.Module, float | None]:
     """The unit's trained model (masked when it has a ``mask.npz``) and its sparsity (None: no mask)."""
-    path = unit / MODEL_FILE
+    path = model_file(unit)
     payload = load_torch_file(path)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a ticketlab model file")
@@ -198,7 +209,8 @@ def run_robustness(
     bundles: dict[DataConfig, DataBundle] = {}
     for unit in find_units(path):
         started = time.monotonic()
-        wanted = {"seed": seed, "corruptions": names, "severities": levels, "model_sha256": file_sha256(unit / MODEL_FILE)}
+        model_sha256 = file_sha256(model_file(unit))
+        wanted = {"seed": seed, "corruptions": names, "severities": levels, "model_sha256": model_sha256}
         found = stored_result(unit, wanted)
         if found is not None:
             session.log(f"robustness: already evaluated: {unit}")
@@ -220,7 +232,7 @@ def run_robustness(
             dataset=data_config.dataset,
             model=model_config.model,
             sparsity=sparsity,
-            model_sha256=wanted["model_sha256"],
+            model_sha256=model_sha256,
             wall_seconds=time.monotonic() - started,
         )
         result = json_safe(result)
