@@ -109,6 +109,7 @@ def test_pinned_defaults() -> None:
             "schedule": "cosine",
             "lr_drops": "",
             "lr_drop_factor": 0.1,
+            "eval_every": 1,
             "warmup": "0it",
         },
         "prunable": {"prunable": "conv,linear"},

@@ -229,3 +229,16 @@ def test_api_errors_are_ticketlab_errors(tmp_path: Path) -> None:
         find_units(tmp_path / "missing")
     with pytest.raises(CheckpointError, match="no model_final.pt"):
         run_robustness(tmp_path, session=Session())
+
+
+def test_test_subset_is_stratified_and_shared(trained: dict, tmp_path: Path, cli: Any) -> None:
+    run_dir = copy_run(trained, tmp_path / "subset")
+    done = cli("robustness", str(run_dir), "--device", "cpu", *FEW, "--test-subset", "50", "--json")
+    assert done.code == 0, done.err
+    record = json.loads((run_dir / "robustness.json").read_text())
+    assert record["test_examples"] == 50 and record["test_subset"] == 50
+    # A different subset size is a different evaluation, not a skip.
+    again = cli("robustness", str(run_dir), "--device", "cpu", *FEW, "--test-subset", "60")
+    assert again.code == 0 and json.loads((run_dir / "robustness.json").read_text())["test_examples"] == 60
+    bad = cli("robustness", str(run_dir), "--test-subset", "0")
+    assert bad.code == 2 and "--test-subset" in bad.err

@@ -129,3 +129,10 @@ def test_zero_length_only_evaluates(data: DataBundle) -> None:
         expected = value * mask[name] if name in mask else value
         assert torch.equal(model.state_dict()[name], expected), name
     assert all(torch.count_nonzero(params[n][~m]) == 0 for n, m in mask.items())
+
+
+def test_eval_every_skips_evaluations_but_not_the_last(data: DataBundle) -> None:
+    model, _ = model_and_mask(data)
+    history = Trainer(model, data, TrainConfig(duration="5ep", batch_size=32, eval_every=2), seed=0).run()
+    assert [h["test_accuracy"] is not None for h in history] == [False, True, False, True, True]
+    assert all(h["train_loss"] is not None for h in history)

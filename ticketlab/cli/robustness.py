@@ -45,6 +45,11 @@ def register(commands: Any) -> None:
         "--severities", metavar="LIST", help="comma list of severities in 1..5 (default: 1,2,3,4,5)"
     )
     parser.add_argument(
+        "--test-subset", type=int, metavar="N",
+        help="evaluate on a class-stratified subset of N test examples drawn with --seed, the same for "
+        "every unit (default: the whole test set)",
+    )
+    parser.add_argument(
         "--data-dir",
         metavar="DIR",
         help="look for data files here first, then in $TICKETLAB_DATA, the user cache and "
@@ -108,7 +113,8 @@ def handle(args: argparse.Namespace) -> int:
         cache_data=True,
     )
     records = run_robustness(
-        args.run_dir, seed=args.seed, corruptions=corruptions, severities=severities, session=session
+        args.run_dir, seed=args.seed, corruptions=corruptions, severities=severities, session=session,
+        test_subset=args.test_subset,
     )
     out = sys.stderr if args.json else sys.stdout
     print(summary(records, Path(args.run_dir)), file=out)

@@ -163,6 +163,7 @@ def epoch_line(metrics: dict[str, Any], total_epochs: int) -> str:
         parts.append(f"train loss {metrics['train_loss']:.4f} acc {100 * metrics['train_accuracy']:.2f}%")
     if metrics.get("val_accuracy") is not None:
         parts.append(f"val acc {100 * metrics['val_accuracy']:.2f}%")
-    parts.append(f"test acc {100 * metrics['test_accuracy']:.2f}%")
+    if metrics.get("test_accuracy") is not None:
+        parts.append(f"test acc {100 * metrics['test_accuracy']:.2f}%")
     parts.append(f"{metrics['seconds']:.1f}s")
     return "  ".join(parts)

@@ -28,6 +28,8 @@ from ticketlab.masks import apply_mask, count_kept, load_mask
 from ticketlab.models import ModelConfig, build_from_config
 from ticketlab.runs.execute import Session
 from ticketlab.runs.store import CHECKPOINT_FORMAT, json_safe, load_torch_file, read_json
+from ticketlab.data.splits import stratified_split
+from ticketlab.seeding import derive_seed
 from ticketlab.training.evaluate import evaluate
 
 MODEL_FILE = "model_final.pt"
@@ -37,7 +39,7 @@ SELECTED_MODEL_FILE = "model_best.pt"
 RESULT_FILE = "robustness.json"
 
 # What a stored robustness.json must match to be reused instead of evaluated again.
-_SKIP_KEYS = ("seed", "corruptions", "severities", "model_sha256")
+_SKIP_KEYS = ("seed", "corruptions", "severities", "model_sha256", "test_subset")
 
 
 def evaluate_robustness(
@@ -187,6 +189,17 @@ def stored_result(unit: Path, wanted: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def stratified_test_subset(data: DataBundle, count: int, seed: int) -> TensorSplit:
+    """A class-stratified subset of ``count`` test examples, drawn with ``seed``."""
+    labels = data.test.y.cpu()
+    if count >= labels.shape[0]:
+        return data.test
+    rows = stratified_split(labels, data.info.num_classes, val=count, seed=derive_seed(seed, "test-subset")).val
+    assert rows is not None
+    rows = rows.to(data.test.y.device)
+    return TensorSplit(data.test.x[rows], data.test.y[rows], data.test.pad_value)
+
+
 def run_robustness(
     path: str | Path,
     *,
@@ -194,6 +207,7 @@ def run_robustness(
     corruptions: Iterable[str] | None = None,
     severities: Iterable[int] | None = None,
     session: Session | None = None,
+    test_subset: int | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate every unit at or under ``path``; write and return their robustness records.
 
@@ -201,7 +215,11 @@ def run_robustness(
     ``dataset``, ``model``, ``sparsity`` (None without a mask), ``model_sha256`` and
     ``wall_seconds``. Units are evaluated on ``session.device`` with batches of
     ``session.eval_batch_size``. Names and severities are checked before any work.
+    ``test_subset`` evaluates on that many test examples, class-stratified and drawn
+    with ``seed``, the same examples for every unit (clean accuracy included).
     """
+    if test_subset is not None and test_subset < 1:
+        raise ConfigError(f"--test-subset must be at least 1, got {test_subset}")
     session = session or Session()
     names = resolve_corruptions(corruptions)
     levels = resolve_severities(severities)
@@ -210,7 +228,8 @@ def run_robustness(
     for unit in find_units(path):
         started = time.monotonic()
         model_sha256 = file_sha256(model_file(unit))
-        wanted = {"seed": seed, "corruptions": names, "severities": levels, "model_sha256": model_sha256}
+        wanted = {"seed": seed, "corruptions": names, "severities": levels, "model_sha256": model_sha256,
+                  "test_subset": test_subset}
         found = stored_result(unit, wanted)
         if found is not None:
             session.log(f"robustness: already evaluated: {unit}")
@@ -220,10 +239,11 @@ def run_robustness(
         if data_config not in bundles:
             bundles[data_config] = session.load_data(data_config)
         data = bundles[data_config]
+        test = data.test if test_subset is None else stratified_test_subset(data, test_subset, seed)
         model, sparsity = load_unit_model(unit, model_config, data, record.get("hash"))
         model.to(session.device)
         result = evaluate_robustness(
-            model, data.test, data.info.mean, data.info.std,
+            model, test, data.info.mean, data.info.std,
             corruptions=names, severities=levels, seed=seed, batch_size=session.eval_batch_size,
         )
         result.update(
@@ -233,6 +253,7 @@ def run_robustness(
             model=model_config.model,
             sparsity=sparsity,
             model_sha256=model_sha256,
+            test_subset=test_subset,
             wall_seconds=time.monotonic() - started,
         )
         result = json_safe(result)

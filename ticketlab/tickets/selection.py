@@ -28,5 +28,5 @@ def select_epoch(history: list[dict[str, Any]]) -> dict[str, Any]:
         "val_accuracy": best.get("val_accuracy"),
         "test_accuracy": best["test_accuracy"],
         "final_test_accuracy": history[-1]["test_accuracy"],
-        "test_accuracy_selected_on_test": max(h["test_accuracy"] for h in history),
+        "test_accuracy_selected_on_test": max(h["test_accuracy"] for h in history if h["test_accuracy"] is not None),
     }

@@ -43,6 +43,12 @@ class TrainConfig:
         metavar="POINTS",
     )
     lr_drop_factor: float = option(0.1, "factor applied at every step-schedule drop", metavar="F")
+    eval_every: int = option(
+        1,
+        "evaluate on the validation and test sets every N epochs and after the last; "
+        "model selection sees only those epochs",
+        metavar="N",
+    )
     warmup: str = option(
         "0it", "linear warmup from 0 to LR over this many Nep or Nit at the start", metavar="LENGTH"
     )
@@ -72,6 +78,8 @@ class TrainConfig:
         if not 0 < self.lr_drop_factor <= 1:
             raise ConfigError(f"--lr-drop-factor must be in (0, 1], got {self.lr_drop_factor}")
         Duration.parse(self.warmup, "--warmup")
+        if self.eval_every < 1:
+            raise ConfigError(f"--eval-every must be at least 1, got {self.eval_every}")
 
     @property
     def length(self) -> Duration:

@@ -202,8 +202,11 @@ class Trainer:
             "train_accuracy": int(self._correct) / self._seen if trained else None,
         }
         splits = {"val": self.data.val, "test": self.data.test}
+        finished = self.epoch + 1 if trained else self.epoch
+        # Evaluate every eval_every epochs and always after the last one.
+        evaluating = self.step >= self.total_steps or finished % self.config.eval_every == 0
         for name, split in splits.items():
-            if split is None:
+            if split is None or not evaluating:
                 metrics[f"{name}_loss"] = metrics[f"{name}_accuracy"] = None
                 continue
             loss, accuracy = evaluate(self.model, split, self.eval_batch_size)
