@@ -96,3 +96,14 @@ def test_same_config_same_mask(tmp_path: Path) -> None:
     assert all(torch.equal(mask_a[k], mask_b[k]) for k in mask_a)
     assert json.loads((Path(a["run_dir"]) / "metrics.jsonl").read_text().splitlines()[0])["test_loss"] == \
         json.loads((Path(b["run_dir"]) / "metrics.jsonl").read_text().splitlines()[0])["test_loss"]
+
+
+def test_reshuffle_keeps_layer_counts_but_moves_weights(tmp_path: Path) -> None:
+    plain = run_prune(config(method="snip", quota="erk", sparsity=0.9, train=TrainConfig(duration="0ep")),
+                      runs_dir=tmp_path)
+    shuffled = run_prune(config(method="snip", quota="erk", sparsity=0.9, reshuffle=True,
+                                train=TrainConfig(duration="0ep")), runs_dir=tmp_path)
+    assert [layer["kept"] for layer in shuffled["layers"]] == [layer["kept"] for layer in plain["layers"]]
+    a, b = (load_mask(Path(r["run_dir"]) / "mask.npz") for r in (plain, shuffled))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    assert shuffled["pruning"]["reshuffled"] is True

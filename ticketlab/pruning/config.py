@@ -61,6 +61,11 @@ class PruneConfig:
         "(snip, grasp) see",
         metavar="N",
     )
+    reshuffle: bool = option(
+        False,
+        "layerwise reshuffling: replace the pruned mask by a random one with the same number "
+        "of kept weights in every layer (seed 003: pruning at init survives it)",
+    )
     grasp_temperature: float = option(
         200.0, "GraSP divides the logits by this temperature before the loss", metavar="T"
     )

@@ -17,7 +17,7 @@ from ticketlab.data import DataBundle
 from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, full_mask, load_mask, save_mask
 from ticketlab.models import build_from_config
 from ticketlab.pruning import QUOTAS, SCORES, prune_at_init, score_batches
-from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective
+from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
 from ticketlab.runs.execute import Session, train_in_run, training_result
 from ticketlab.runs.prune_config import PruneRunConfig
 from ticketlab.runs.store import RunDirectory
@@ -123,7 +123,7 @@ def prune(config: PruneRunConfig, model: nn.Module, data: DataBundle, session: S
         outcome = prune_at_init(model, alive, pruning, batches, shape, rng)
         if pruning.target == "direct":
             record.update(seconds=time.monotonic() - started)
-            return outcome.mask, record
+            return reshuffled(config, outcome.mask, record), record
         family = outcome.family
         found = prune_to_effective(family.mask_at, family.min_kept, family.total, pruning.sparsity, effective_sparsity)
         record.update(algorithm="bisection over the kept count of the method's fixed ranking")
@@ -134,4 +134,16 @@ def prune(config: PruneRunConfig, model: nn.Module, data: DataBundle, session: S
         seconds=time.monotonic() - started,
     )
     session.log(f"effective target {pruning.sparsity}: reached {found.effective_sparsity:.6f} in {found.evaluations} evaluations")
-    return found.mask, record
+    return reshuffled(config, found.mask, record), record
+
+
+def reshuffled(config: PruneRunConfig, mask: Mask, record: dict[str, Any]) -> Mask:
+    """With ``--reshuffle``, a random mask with the same per-layer kept counts.
+
+    With an effective target the counts are those of the mask that reached it; the
+    reshuffled mask's own effective sparsity (reported) is usually higher.
+    """
+    if not config.pruning.reshuffle:
+        return mask
+    record["reshuffled"] = True
+    return reshuffle(mask, generator(config.seed, "reshuffle"))

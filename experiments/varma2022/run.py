@@ -1,0 +1,203 @@
+"""Seed 004 (Varma et al., "Sparse Winning Tickets are Data-Efficient Image Recognizers",
+NeurIPS 2022) at CPU scale: IMP tickets against the dense net and random pruning in the
+low-data regime, clean and under common corruptions.
+
+    python experiments/varma2022/run.py --jobs 2            # CPU scale (Fashion-MNIST)
+    python experiments/varma2022/run.py --scale full        # the paper's scale, for GPUs
+
+Every lottery is an ordinary ``ticketlab lottery`` directory under --runs-dir, so the
+script resumes where it stopped. It then picks, per lottery, the best ticket by
+*validation* accuracy (never test), evaluates the dense net, that ticket and its
+random-prune branch under corruptions, and writes the tables and plots to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import multiprocessing
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ticketlab.atomic import atomic_write_json, atomic_write_text
+from ticketlab.data import DataConfig
+from ticketlab.masks.config import PrunableSpec
+from ticketlab.models import ModelConfig
+from ticketlab.report.lottery_report import group_settings, markdown_table, plot_lotteries
+from ticketlab.report.table import format_table
+from ticketlab.runs import Session
+from ticketlab.runs.lottery_config import LotteryRunConfig
+from ticketlab.runs.lottery_run import run_lottery
+from ticketlab.runs.robustness import run_robustness
+from ticketlab.tickets import LotteryConfig
+from ticketlab.training import TrainConfig
+
+BRANCH = "random-prune"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """One scale of the experiment: data set, model, grid and training per data size."""
+
+    dataset: str
+    model: str
+    width: float
+    per_class: tuple[int, ...]
+    seeds: tuple[int, ...]
+    levels: int
+    val: int
+    # per_class -> (epochs, eval_every)
+    schedule: dict[int, tuple[int, int]]
+    batch_size: int
+    crop_padding: int
+    prunable: str
+    test_subset: int | None
+
+
+SCALES = {
+    # ResNet-20 at half width (8/16/32 channels, 68k weights): a quarter of the cost of
+    # the full width, still far more weights than the 500 to 10,000 training images.
+    # Epochs shrink as the data grows so every setting trains for 1,000 steps per level.
+    "cpu": Scale(
+        dataset="fashion-mnist", model="resnet20", width=0.5, per_class=(50, 100, 1000), seeds=(0, 1, 2),
+        levels=8, val=500, schedule={50: (100, 10), 100: (50, 5), 1000: (5, 1)}, batch_size=50,
+        crop_padding=2, prunable="conv", test_subset=2000,
+    ),
+    # The paper: ResNet-18 on CIFAR-10, 16 levels of 200 epochs, batch 100.
+    "full": Scale(
+        dataset="cifar10", model="resnet18", width=1.0, per_class=(50, 100, 500, 1000, 2500, 5000), seeds=(0, 1, 2),
+        levels=16, val=5000, schedule={n: (200, 1) for n in (50, 100, 500, 1000, 2500, 5000)}, batch_size=100,
+        crop_padding=4, prunable="conv", test_subset=None,
+    ),
+}
+
+
+def lottery_config(scale: Scale, per_class: int, seed: int) -> LotteryRunConfig:
+    """The lottery of one (data size, seed) point: seed 004's recipe at this scale."""
+    epochs, eval_every = scale.schedule[per_class]
+    return LotteryRunConfig(
+        data=DataConfig(dataset=scale.dataset, per_class=per_class, val=scale.val, augment="crop+flip",
+                        crop_padding=scale.crop_padding),
+        model=ModelConfig(model=scale.model, width=scale.width),
+        train=TrainConfig(duration=f"{epochs}ep", batch_size=scale.batch_size, optimizer="sgd", lr=0.1,
+                          momentum=0.9, weight_decay=5e-4, schedule="cosine", eval_every=eval_every),
+        prunable=PrunableSpec(scale.prunable),
+        lottery=LotteryConfig(levels=scale.levels, prune_fraction=0.2, scope="global", rewind="2ep"),
+        seed=seed,
+    )
+
+
+def _run_one(config: LotteryRunConfig, runs_dir: str, threads: int, device: str) -> dict[str, Any]:
+    import torch
+
+    torch.set_num_threads(threads)
+    started = time.monotonic()
+    result = run_lottery(config, runs_dir=runs_dir, branches=[BRANCH], session=Session(device=device))
+    return {"result": result, "seconds": time.monotonic() - started}
+
+
+def best_ticket(result: dict[str, Any]) -> dict[str, Any]:
+    """The pruned level with the best validation accuracy (ties: the sparser one)."""
+    pruned = [row for row in result["levels"] if row["level"] > 0]
+    return max(pruned, key=lambda row: (row["val_accuracy"], row["level"]))
+
+
+def summarise(scale: Scale, results: dict[tuple[int, int], dict[str, Any]], robustness: dict[str, dict]) -> str:
+    """Markdown: per data size, mean and spread over seeds of dense, best ticket, random-prune."""
+    rows = []
+    for per_class in scale.per_class:
+        cells: dict[str, list[float]] = {k: [] for k in ("dense", "ticket", "random", "ticket_test_sel", "dense_c",
+                                                         "ticket_c", "random_c", "remaining", "level")}
+        for seed in scale.seeds:
+            result = results.get((per_class, seed))
+            if result is None:
+                continue
+            dense, ticket = result["levels"][0], best_ticket(result)
+            random = ticket["branches"][BRANCH]
+            cells["dense"].append(dense["test_accuracy"])
+            cells["ticket"].append(ticket["test_accuracy"])
+            cells["random"].append(random["test_accuracy"])
+            cells["ticket_test_sel"].append(max(r["test_accuracy_selected_on_test"] for r in result["levels"][1:]))
+            cells["remaining"].append(100 * (1 - ticket["sparsity"]))
+            cells["level"].append(ticket["level"])
+            for key, unit in (("dense_c", dense), ("ticket_c", ticket), ("random_c", random)):
+                found = robustness.get(str(Path(unit["run_dir"]).resolve()))
+                if found is not None:
+                    cells[key].append(found["mean_corrupted_accuracy"])
+        seeds = len(cells["dense"])
+        if not seeds:
+            continue
+        rows.append([
+            per_class, seeds, _pm(cells["dense"]), _pm(cells["ticket"]), _pm(cells["random"]),
+            f"{statistics.fmean(cells['remaining']):.1f}", _pm(cells["dense_c"]), _pm(cells["ticket_c"]),
+            _pm(cells["random_c"]), _pm(cells["ticket_test_sel"]),
+        ])
+    headers = ["per class", "seeds", "dense", "best ticket", "random-prune", "ticket % remaining",
+               "dense corrupted", "ticket corrupted", "random-prune corrupted", "ticket, test-selected"]
+    return format_table(headers, rows, markdown=True)
+
+
+def _pm(values: list[float]) -> str:
+    if not values:
+        return "-"
+    spread = f" ± {100 * statistics.pstdev(values):.2f}" if len(values) > 1 else ""
+    return f"{100 * statistics.fmean(values):.2f}{spread}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", choices=sorted(SCALES), default="cpu", help="cpu or full (default: cpu)")
+    parser.add_argument("--runs-dir", default="runs", help="where the lotteries live (default: runs)")
+    parser.add_argument("--out", default=None, help="tables and plots (default: experiments/varma2022/results-<scale>)")
+    parser.add_argument("--jobs", type=int, default=1, help="lotteries trained in parallel (default: 1)")
+    parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per job (default: 1)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    args = parser.parse_args()
+    scale = SCALES[args.scale]
+    out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
+    points = [(n, s) for n in scale.per_class for s in scale.seeds]
+    results: dict[tuple[int, int], dict[str, Any]] = {}
+    seconds: dict[str, float] = {}
+    started = time.monotonic()
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+        futures = {pool.submit(_run_one, lottery_config(scale, n, s), args.runs_dir, args.threads, args.device): (n, s)
+                   for n, s in points}
+        for future in concurrent.futures.as_completed(futures):
+            n, s = futures[future]
+            done = future.result()
+            results[(n, s)] = done["result"]
+            seconds[f"{n}/{s}"] = done["seconds"]
+            print(f"lottery per_class={n} seed={s}: {done['seconds']:.0f}s  {done['result']['run_dir']}", file=sys.stderr)
+    training_seconds = time.monotonic() - started
+    robustness: dict[str, dict] = {}
+    session = Session(device=args.device, cache_data=True)
+    for key in points:
+        result = results[key]
+        ticket = best_ticket(result)
+        for unit in (result["levels"][0]["run_dir"], ticket["run_dir"], ticket["branches"][BRANCH]["run_dir"]):
+            for record in run_robustness(unit, session=session, test_subset=scale.test_subset):
+                robustness[str(Path(record["run_dir"]).resolve())] = record
+    out.mkdir(parents=True, exist_ok=True)
+    settings = group_settings([Path(results[k]["run_dir"]) for k in points])
+    plot_lotteries(settings, out / "lottery.png")
+    atomic_write_text(out / "lottery.md", markdown_table(settings))
+    table = summarise(scale, results, robustness)
+    atomic_write_text(out / "summary.md", table + "\n")
+    atomic_write_json(out / "summary.json", {
+        "scale": args.scale, "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
+        "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
+        "lotteries": {f"{n}/{s}": results[(n, s)]["run_dir"] for n, s in points},
+    })
+    print(table)
+    print(f"\nresults in {out}  (wall {time.monotonic() - started:.0f}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
