@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -21,16 +20,6 @@ from ticketlab.pruning import (
     prune_at_init,
     score_batches,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """These tensors are tiny: one thread is faster, and immune to a busy machine, where
-    torch's thread pool can slow small ops down by 50x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 SHAPE = (1, 8, 8)

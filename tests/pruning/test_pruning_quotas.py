@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -12,16 +11,6 @@ import torch
 from ticketlab.errors import ConfigError
 from ticketlab.models import build_model
 from ticketlab.pruning import QUOTAS, apportion, layer_counts
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """These tensors are tiny: one thread is faster, and immune to a busy machine, where
-    torch's thread pool can slow small ops down by 50x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 DENSITIES = (1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 0.77, 0.95, 0.999, 1.0)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 import torch.nn.functional as F
@@ -11,16 +9,6 @@ from torch import nn
 
 from ticketlab.masks import full_mask
 from ticketlab.pruning import SCORES, PruneConfig, ScoreContext
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """These tensors are tiny: one thread is faster, and immune to a busy machine, where
-    torch's thread pool can slow small ops down by 50x."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 G = torch.Generator
