@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, session_from_args, training_configs
+from ticketlab.cli.parser import add_run_options, add_training_options, print_result, session_from_args, training_configs
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.report import format_table, percent
 from ticketlab.report.lottery_report import group_settings, plot_lotteries
@@ -68,11 +66,7 @@ def handle(args: argparse.Namespace) -> int:
     result = run_lottery(config, runs_dir=args.runs_dir, branches=branches, session=session_from_args(args))
     run_dir = Path(result["run_dir"])
     plot = plot_lotteries(group_settings([run_dir]), run_dir / "lottery.png")
-    out = sys.stderr if args.json else sys.stdout
-    print(summary(result), file=out)
-    print(f"plot {plot}", file=out)
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+    print_result(args, f"{summary(result)}\nplot {plot}", result)
     return 0
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
 from ticketlab.data.config import DataConfig
@@ -39,10 +40,8 @@ def add_training_options(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(group, TrainConfig)
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Where runs and data live and how the work is executed (not part of the run hash)."""
-    group = parser.add_argument_group("execution (not part of the run's config)")
-    group.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
+def add_data_location_options(group: Any) -> None:
+    """--data-dir and --download, for every command that reads a data set."""
     group.add_argument(
         "--data-dir",
         metavar="DIR",
@@ -50,9 +49,21 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "/usr/share/datasets (default: none)",
     )
     group.add_argument("--download", action="store_true", help="download missing data files from the official source")
+
+
+def add_device_option(group: Any) -> None:
+    """--device, for every command that runs a model."""
     group.add_argument(
         "--device", default="auto", help="cpu, cuda, cuda:N, or auto: cuda when available (default: auto)"
     )
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """Where runs and data live and how the work is executed (not part of the run hash)."""
+    group = parser.add_argument_group("execution (not part of the run's config)")
+    group.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
+    add_data_location_options(group)
+    add_device_option(group)
     group.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
     group.add_argument(
         "--checkpoint-minutes",
@@ -63,6 +74,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--json", action="store_true", help="print result.json on stdout (the table goes to stderr)")
     group.add_argument("--quiet", action="store_true", help="no progress lines")
+
+
+def print_result(args: argparse.Namespace, table: str, result: Any) -> None:
+    """The closing table on stdout, or with --json the table on stderr and the JSON on stdout."""
+    print(table, file=sys.stderr if args.json else sys.stdout)
+    if args.json:
+        print(json.dumps(result, indent=2, sort_keys=True))
 
 
 def training_configs(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig, TrainConfig]:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import Any
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, session_from_args, training_configs
+from ticketlab.cli.parser import add_run_options, add_training_options, print_result, session_from_args, training_configs
 from ticketlab.cli.train import epoch_table
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.pruning import PruneConfig
@@ -65,10 +63,7 @@ def handle(args: argparse.Namespace) -> int:
     result = run_prune(
         config, runs_dir=args.runs_dir, session=session_from_args(args)
     )
-    out = sys.stderr if args.json else sys.stdout
-    print(summary(result), file=out)
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+    print_result(args, summary(result), result)
     return 0
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticketlab.cli.parser import resolve_device, stderr
+from ticketlab.cli.parser import add_data_location_options, add_device_option, resolve_device, stderr
 from ticketlab.data.corruptions import CORRUPTIONS, SEVERITIES
 from ticketlab.errors import ConfigError
 from ticketlab.report import format_table, percent
@@ -49,16 +49,8 @@ def register(commands: Any) -> None:
         help="evaluate on a class-stratified subset of N test examples drawn with --seed, the same for "
         "every unit (default: the whole test set)",
     )
-    parser.add_argument(
-        "--data-dir",
-        metavar="DIR",
-        help="look for data files here first, then in $TICKETLAB_DATA, the user cache and "
-        "/usr/share/datasets (default: none)",
-    )
-    parser.add_argument("--download", action="store_true", help="download missing data files from the official source")
-    parser.add_argument(
-        "--device", default="auto", help="cpu, cuda, cuda:N, or auto: cuda when available (default: auto)"
-    )
+    add_data_location_options(parser)
+    add_device_option(parser)
     parser.add_argument(
         "--batch-size", type=int, default=1000, metavar="B", help="test examples per evaluation batch (default: 1000)"
     )

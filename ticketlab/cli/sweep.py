@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
-from ticketlab.cli.parser import resolve_device, stderr
+from ticketlab.cli.parser import add_data_location_options, add_device_option, resolve_device, stderr
 from ticketlab.errors import ConfigError
 from ticketlab.report.sweep_report import pivot, summary_rows, write_report
 from ticketlab.runs.sweep import expand, load_sweep, sweep_id
@@ -42,9 +42,8 @@ def register(commands: Any) -> None:
         "--threads", type=int, metavar="N",
         help="PyTorch CPU threads per worker (default: the CPU count divided by --jobs)",
     )
-    parser.add_argument("--data-dir", metavar="DIR", help="look for data files here first (default: none)")
-    parser.add_argument("--download", action="store_true", help="download missing data files from the official source")
-    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:N, or auto (default: auto)")
+    add_data_location_options(parser)
+    add_device_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="list the points and whether they are finished, run nothing")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.set_defaults(handler=handle)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, session_from_args, training_configs
+from ticketlab.cli.parser import add_run_options, add_training_options, print_result, session_from_args, training_configs
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.report import format_table, percent
 from ticketlab.runs import TrainRunConfig, run_train
@@ -46,10 +45,7 @@ def handle(args: argparse.Namespace) -> int:
     result = run_train(
         config, runs_dir=args.runs_dir, session=session_from_args(args)
     )
-    out = sys.stderr if args.json else sys.stdout
-    print(summary(result), file=out)
-    if args.json:
-        print(json.dumps(result, indent=2, sort_keys=True))
+    print_result(args, summary(result), result)
     return 0
 
 

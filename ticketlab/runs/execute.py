@@ -122,6 +122,30 @@ def train_in_run(
     return trainer, wall_seconds()
 
 
+def train_and_save(
+    run: RunDirectory,
+    model: nn.Module,
+    data: DataBundle,
+    config: Any,
+    *,
+    mask: Mask | None,
+    session: Session,
+    started: float,
+    save_init: bool = True,
+    **options: Any,
+) -> tuple[Trainer, float]:
+    """:func:`train_in_run` with the settings of a run config (``.train``, ``.data``,
+    ``.seed``), keeping the initial (unless ``save_init`` is false) and final weights."""
+    if save_init and not run.file("model_init.pt").exists():
+        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
+    trainer, wall = train_in_run(
+        run, model, data, config.train, seed=config.seed, mask=mask, augment=config.data.augment,
+        crop_padding=config.data.crop_padding, session=session, started=started, **options,
+    )
+    run.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
+    return trainer, wall
+
+
 def training_result(
     run: RunDirectory, trainer: Trainer, mask: Mask, model: nn.Module, session: Session, wall_seconds: float
 ) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from ticketlab.data import DataBundle, num_batches
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, effective_report, full_mask, load_mask, save_mask
 from ticketlab.models import build_from_config
-from ticketlab.runs.execute import Session, train_in_run, training_result
+from ticketlab.runs.execute import Session, train_and_save, training_result
 from ticketlab.runs.lottery_config import LotteryRunConfig
 from ticketlab.runs.store import RunDirectory, read_json
 from ticketlab.runs.train_run import check_names
@@ -70,14 +70,11 @@ class Lottery:
 
     def train_unit(self, unit: RunDirectory, model: nn.Module, mask: Mask | None, on_step: Any = None) -> dict[str, Any]:
         """Train one level or branch in its directory and write its result.json."""
-        cfg = self.config
-        template = full_mask(model, cfg.prunable)
-        trainer, wall = train_in_run(
-            unit, model, self.data, cfg.train, seed=cfg.seed, mask=mask, augment=cfg.data.augment,
-            crop_padding=cfg.data.crop_padding, session=self.session, started=time.monotonic(), on_step=on_step,
-            keep_best=True,
+        template = full_mask(model, self.config.prunable)
+        trainer, wall = train_and_save(
+            unit, model, self.data, self.config, mask=mask, session=self.session, started=time.monotonic(),
+            save_init=False, on_step=on_step, keep_best=True,
         )
-        unit.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
         result = training_result(unit, trainer, mask or template, model, self.session, wall)
         report = effective_report(model, mask or template, self.data.info.image_shape).as_dict()
         result.update(select_epoch(trainer.history))

@@ -18,7 +18,7 @@ from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, 
 from ticketlab.models import build_from_config
 from ticketlab.pruning import QUOTAS, SCORES, prune_at_init, score_batches
 from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
-from ticketlab.runs.execute import Session, train_in_run, training_result
+from ticketlab.runs.execute import Session, train_and_save, training_result
 from ticketlab.runs.prune_config import PruneRunConfig
 from ticketlab.runs.store import RunDirectory
 from ticketlab.runs.train_run import check_names
@@ -62,21 +62,7 @@ def run_prune(
         f"pruned {config.pruning.method}/{config.pruning.quota}: direct sparsity {report.direct_sparsity:.6f}, "
         f"effective {report.effective_sparsity:.6f}" + (" (disconnected)" if report.disconnected else "")
     )
-    if not run.file("model_init.pt").exists():
-        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
-    trainer, wall = train_in_run(
-        run,
-        model,
-        data,
-        config.train,
-        seed=config.seed,
-        mask=mask,
-        augment=config.data.augment,
-        crop_padding=config.data.crop_padding,
-        session=session,
-        started=started,
-    )
-    run.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
+    trainer, wall = train_and_save(run, model, data, config, mask=mask, session=session, started=started)
     result = training_result(run, trainer, mask, model, session, wall)
     effective = report.as_dict()
     result.update(

@@ -14,7 +14,7 @@ from ticketlab.data import DATASETS
 from ticketlab.masks import full_mask, save_mask, uniform_random_mask
 from ticketlab.models import INITS, MODELS, build_from_config
 from ticketlab.runs.config import TrainRunConfig
-from ticketlab.runs.execute import Session, train_in_run, training_result
+from ticketlab.runs.execute import Session, train_and_save, training_result
 from ticketlab.runs.store import RunDirectory
 from ticketlab.seeding import derive_seed, generator
 
@@ -50,21 +50,7 @@ def run_train(
     if config.sparsity is not None:
         mask = uniform_random_mask(template, config.sparsity, generator(config.seed, "mask"))
         save_mask(run.file("mask.npz"), mask)
-    if not run.file("model_init.pt").exists():
-        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
-    trainer, wall = train_in_run(
-        run,
-        model,
-        data,
-        config.train,
-        seed=config.seed,
-        mask=mask,
-        augment=config.data.augment,
-        crop_padding=config.data.crop_padding,
-        session=session,
-        started=started,
-    )
-    run.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
+    trainer, wall = train_and_save(run, model, data, config, mask=mask, session=session, started=started)
     result = training_result(run, trainer, mask or template, model, session, wall)
     run.write_result(result)
     run.file("checkpoint.pt").unlink(missing_ok=True)
