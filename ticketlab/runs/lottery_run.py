@@ -37,7 +37,6 @@ class Lottery:
         self.config = config
         self.session = session
         self.run = RunDirectory(runs_dir, config)
-        self.started = time.monotonic()
         self._data: DataBundle | None = None
 
     @property
@@ -127,7 +126,7 @@ def run_level(lottery: Lottery, level: int, rewind_step: int, branches: list[str
         session.log(f"level {level}: {100 * cfg.lottery.density(level):.2f}% of prunable weights target")
         model = lottery.build()
         model.load_state_dict(lottery.state("model_init.pt"))
-        mask = None if level == 0 else level_mask(lottery, unit, level, model)
+        mask = None if level == 0 else level_mask(lottery, unit, level)
         on_step = None
         if level == 0 and rewind_step > 0:
             def on_step(step: int) -> None:  # keep the rewind point's weights, once
@@ -145,7 +144,7 @@ def run_level(lottery: Lottery, level: int, rewind_step: int, branches: list[str
     return row
 
 
-def level_mask(lottery: Lottery, unit: RunDirectory, level: int, model: nn.Module) -> Mask:
+def level_mask(lottery: Lottery, unit: RunDirectory, level: int) -> Mask:
     """The mask of ``level``: saved in the unit, or pruned from the previous level's weights."""
     if unit.file("mask.npz").exists():
         return load_mask(unit.file("mask.npz"))
