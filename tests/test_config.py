@@ -97,7 +97,7 @@ def test_pinned_defaults() -> None:
             "synthetic_train": 2000,
             "synthetic_test": 500,
         },
-        "model": {"model": "lenet300", "init": "default", "width": 1.0},
+        "model": {"model": "lenet300", "init": "default", "width": 1.0, "activation": "relu"},
         "train": {
             "duration": "10ep",
             "batch_size": 128,

@@ -23,7 +23,7 @@ def out_width(layer: nn.Module) -> int:
 
 def test_all_families_registered() -> None:
     expected = {"lenet300", "lenet5", "conv2", "conv4", "conv6", "conv8", "vgg11", "vgg16"}
-    expected |= {"vgg19", "resnet20", "resnet18", "mobilenetv2"}
+    expected |= {"vgg19", "resnet20", "resnet18", "mobilenetv2", "cnn3"}
     assert set(NAMES) == expected
     assert all(entry.description for entry in MODELS)
 
@@ -91,6 +91,7 @@ WEIGHT_LAYER_COUNTS = {
     # 1 stem + 17 blocks x 3 + 4 shortcut convs (stride 1, channels change: 32->16,
     # 16->24, 64->96, 160->320) + 1x1 conv to 1280 + linear
     "mobilenetv2": 58,
+    "cnn3": 3,  # conv, conv, linear
 }
 
 
@@ -173,7 +174,7 @@ def test_tiny_width_still_runs(name: str) -> None:
 
 
 # Smallest side each model accepts: the ceil-mode pools and stride-2 convs never reach 0.
-MIN_SIDE = {name: 1 for name in NAMES} | {"lenet5": 4}
+MIN_SIDE = {name: 1 for name in NAMES} | {"lenet5": 4, "cnn3": 5}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -36,6 +36,7 @@ def build_model(
     width: float = 1.0,
     init: str = "default",
     seed: int = 0,
+    activation: str = "relu",
 ) -> nn.Module:
     """Build model ``name`` for ``(C, H, W)`` inputs and ``num_classes`` outputs.
 
@@ -50,8 +51,22 @@ def build_model(
     shape = (int(input_shape[0]), int(input_shape[1]), int(input_shape[2]))
     with seeded(seed):
         model = builder(shape, num_classes, float(width))
+        set_activation(model, activation)
         initialise(model)
     return model
+
+
+def set_activation(model: nn.Module, name: str) -> None:
+    """Replace every nn.ReLU of ``model`` by the activation ``name`` (leaky slope 0.01)."""
+    if name == "relu":
+        return
+    factories = {"leaky-relu": lambda: nn.LeakyReLU(0.01), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
+    if name not in factories:
+        raise ConfigError(f"unknown activation '{name}'; choose from relu, {', '.join(factories)}")
+    for parent in list(model.modules()):
+        for child_name, child in parent.named_children():
+            if isinstance(child, nn.ReLU):
+                setattr(parent, child_name, factories[name]())
 
 
 def build_from_config(
@@ -59,7 +74,7 @@ def build_from_config(
 ) -> nn.Module:
     """:func:`build_model` with architecture, width and init taken from ``cfg``."""
     return build_model(
-        cfg.model, input_shape, num_classes, width=cfg.width, init=cfg.init, seed=seed
+        cfg.model, input_shape, num_classes, width=cfg.width, init=cfg.init, seed=seed, activation=cfg.activation
     )
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from ticketlab.config import option
 from ticketlab.errors import ConfigError
 
+ACTIVATION_NAMES = ("relu", "leaky-relu", "tanh", "sigmoid")
+
 
 def _model_names() -> list[str]:
     from ticketlab.models.registry import MODELS
@@ -29,7 +31,12 @@ class ModelConfig:
     width: float = option(
         1.0, "multiplier of every hidden layer's width (channels or units)", metavar="X"
     )
+    activation: str = option(
+        "relu", "activation function of every hidden layer", choices=ACTIVATION_NAMES
+    )
 
     def __post_init__(self) -> None:
+        if self.activation not in ACTIVATION_NAMES:
+            raise ConfigError(f"--activation must be one of {', '.join(ACTIVATION_NAMES)}; got '{self.activation}'")
         if not self.width > 0:
             raise ConfigError(f"--width must be positive, got {self.width}")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from torch import nn
 
-from ticketlab.models import convnets, lenet, mlp, mobilenetv2, resnet, vgg
+from ticketlab.models import cnn3, convnets, lenet, mlp, mobilenetv2, resnet, vgg
 from ticketlab.registry import Registry
 
 ModelBuilder = Callable[[tuple[int, int, int], int, float], nn.Module]
@@ -22,6 +22,7 @@ MODELS: Registry[ModelBuilder] = Registry("model")
 
 MODELS.add("lenet300", mlp.lenet300, "LeNet-300-100: fully connected 300-100, ReLU")
 MODELS.add("lenet5", lenet.lenet5, "LeNet5 with ReLU: conv 6, conv 16 (5x5, pad 2), dense 120-84")
+MODELS.add("cnn3", cnn3.cnn3, "Burkholz's 3-layer CNN: conv 3x3 32, conv 3x3 32 (unpadded), linear")
 MODELS.add("conv2", convnets.conv2, "edge-popup Conv-2: 3x3 convs 64,64, dense 256-256, no bias")
 MODELS.add("conv4", convnets.conv4, "edge-popup Conv-4: 3x3 convs 64,64,128,128, dense 256-256")
 MODELS.add("conv6", convnets.conv6, "edge-popup Conv-6: 3x3 convs 64..256 (6), dense 256-256")
