@@ -29,7 +29,7 @@ from torch import nn
 from torch.nn.utils import prune
 
 from ticketlab.data import DataConfig, train_batches
-from ticketlab.models import ModelConfig, build_model
+from ticketlab.models import ModelConfig
 from ticketlab.report import format_table
 from ticketlab.runs import Session
 from ticketlab.runs.lottery_config import LotteryRunConfig

@@ -6,7 +6,13 @@ import dataclasses
 
 import pytest
 
-from ticketlab.config import canonical_json, config_hash, from_dict, non_default_dict, to_dict
+from ticketlab.config import (
+    canonical_json,
+    config_hash,
+    from_dict,
+    non_default_dict,
+    to_dict,
+)
 from ticketlab.data.config import DataConfig
 from ticketlab.errors import ConfigError
 from ticketlab.masks.config import PrunableSpec

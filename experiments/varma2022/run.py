@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import multiprocessing
 import statistics
 import sys
@@ -28,7 +27,11 @@ from ticketlab.atomic import atomic_write_json, atomic_write_text
 from ticketlab.data import DataConfig
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.models import ModelConfig
-from ticketlab.report.lottery_report import group_settings, markdown_table, plot_lotteries
+from ticketlab.report.lottery_report import (
+    group_settings,
+    markdown_table,
+    plot_lotteries,
+)
 from ticketlab.report.table import format_table
 from ticketlab.runs import Session
 from ticketlab.runs.lottery_config import LotteryRunConfig

@@ -11,7 +11,13 @@ import torch
 from torch import nn
 
 from ticketlab.errors import ConfigError
-from ticketlab.masks import Mask, PrunableSpec, effective_mask, graph_effective_mask, prunable_parameters
+from ticketlab.masks import (
+    Mask,
+    PrunableSpec,
+    effective_mask,
+    graph_effective_mask,
+    prunable_parameters,
+)
 
 ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.GELU, nn.LeakyReLU, None)
 

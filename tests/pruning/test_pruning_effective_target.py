@@ -12,7 +12,11 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import count_kept, full_mask, graph_effective_mask
 from ticketlab.models import build_model
 from ticketlab.pruning import PruneConfig, prune_at_init, score_batches
-from ticketlab.pruning.effective_target import effective_random_mask, prune_to_effective, reshuffle
+from ticketlab.pruning.effective_target import (
+    effective_random_mask,
+    prune_to_effective,
+    reshuffle,
+)
 
 
 def test_bisection_on_a_known_step_function() -> None:

@@ -21,7 +21,6 @@ from ticketlab.pruning import (
     score_batches,
 )
 
-
 SHAPE = (1, 8, 8)
 CLASSES = 4
 

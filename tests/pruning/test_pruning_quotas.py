@@ -12,7 +12,6 @@ from ticketlab.errors import ConfigError
 from ticketlab.models import build_model
 from ticketlab.pruning import QUOTAS, apportion, layer_counts
 
-
 DENSITIES = (1e-4, 1e-3, 0.01, 0.05, 0.2, 0.5, 0.77, 0.95, 0.999, 1.0)
 ARCHITECTURES = {
     "lenet300": (1, 28, 28),

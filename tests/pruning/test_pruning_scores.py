@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ticketlab.masks import full_mask
 from ticketlab.pruning import SCORES, PruneConfig, ScoreContext
-
 
 G = torch.Generator
 

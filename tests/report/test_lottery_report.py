@@ -10,7 +10,12 @@ import pytest
 from ticketlab.data import DataConfig
 from ticketlab.errors import ConfigError
 from ticketlab.models import ModelConfig
-from ticketlab.report.lottery_report import TRUNK, curves, find_lotteries, group_settings
+from ticketlab.report.lottery_report import (
+    TRUNK,
+    curves,
+    find_lotteries,
+    group_settings,
+)
 from ticketlab.runs.lottery_config import LotteryRunConfig
 from ticketlab.runs.lottery_run import run_lottery
 from ticketlab.tickets import LotteryConfig

@@ -7,7 +7,12 @@ from pathlib import Path
 import pytest
 
 from ticketlab.errors import ConfigError
-from ticketlab.runs.sweep import compression_range, config_from_values, expand, load_sweep
+from ticketlab.runs.sweep import (
+    compression_range,
+    config_from_values,
+    expand,
+    load_sweep,
+)
 
 
 def write(tmp_path: Path, text: str) -> Path:

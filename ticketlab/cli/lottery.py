@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, print_result, session_from_args, training_configs
+from ticketlab.cli.parser import (
+    add_run_options,
+    add_training_options,
+    print_result,
+    session_from_args,
+    training_configs,
+)
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.report import format_table, percent
 from ticketlab.report.lottery_report import group_settings, plot_lotteries

@@ -7,7 +7,16 @@ import sys
 from collections.abc import Sequence
 
 import ticketlab
-from ticketlab.cli import catalog, effective, lottery, prune, report, robustness, sweep, train
+from ticketlab.cli import (
+    catalog,
+    effective,
+    lottery,
+    prune,
+    report,
+    robustness,
+    sweep,
+    train,
+)
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 

@@ -6,7 +6,13 @@ import argparse
 from typing import Any
 
 from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.cli.parser import add_run_options, add_training_options, print_result, session_from_args, training_configs
+from ticketlab.cli.parser import (
+    add_run_options,
+    add_training_options,
+    print_result,
+    session_from_args,
+    training_configs,
+)
 from ticketlab.cli.train import epoch_table
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.pruning import PruneConfig

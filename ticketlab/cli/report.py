@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
-from ticketlab.report.lottery_report import find_lotteries, group_settings, markdown_table, plot_lotteries
+from ticketlab.report.lottery_report import (
+    find_lotteries,
+    group_settings,
+    markdown_table,
+    plot_lotteries,
+)
 
 DESCRIPTION = """\
 Plot and tabulate finished lotteries: test accuracy against the percentage of weights

@@ -8,7 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticketlab.cli.parser import add_data_location_options, add_device_option, resolve_device, stderr
+from ticketlab.cli.parser import (
+    add_data_location_options,
+    add_device_option,
+    resolve_device,
+    stderr,
+)
 from ticketlab.data.corruptions import CORRUPTIONS, SEVERITIES
 from ticketlab.errors import ConfigError
 from ticketlab.report import format_table, percent

@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
-from ticketlab.cli.parser import add_data_location_options, add_device_option, resolve_device, stderr
+from ticketlab.cli.parser import (
+    add_data_location_options,
+    add_device_option,
+    resolve_device,
+    stderr,
+)
 from ticketlab.errors import ConfigError
 from ticketlab.report.sweep_report import pivot, summary_rows, write_report
 from ticketlab.runs.sweep import expand, load_sweep, sweep_id

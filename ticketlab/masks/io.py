@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ticketlab.atomic import atomic_write_bytes
 from ticketlab.errors import CheckpointError
 from ticketlab.masks.mask import Mask
-from ticketlab.atomic import atomic_write_bytes
 
 
 def save_mask(path: str | Path, mask: Mask) -> None:

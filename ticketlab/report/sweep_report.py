@@ -12,7 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
-from ticketlab.report.plots import plot_direct_vs_effective, plot_layer_density, plot_metric_by_panel
+from ticketlab.report.plots import (
+    plot_direct_vs_effective,
+    plot_layer_density,
+    plot_metric_by_panel,
+)
 from ticketlab.report.table import format_table, percent
 
 RESULT_COLUMNS = (

@@ -14,10 +14,23 @@ from typing import Any
 from torch import nn
 
 from ticketlab.data import DataBundle
-from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, full_mask, load_mask, save_mask
+from ticketlab.masks import (
+    Mask,
+    count_kept,
+    effective_mask,
+    effective_report,
+    full_mask,
+    load_mask,
+    save_mask,
+)
 from ticketlab.models import build_from_config
 from ticketlab.pruning import QUOTAS, SCORES, prune_at_init, score_batches
-from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
+from ticketlab.pruning.effective_target import (
+    EffectiveSearch,
+    effective_random_mask,
+    prune_to_effective,
+    reshuffle,
+)
 from ticketlab.runs.execute import Session, train_and_save, training_result
 from ticketlab.runs.prune_config import PruneRunConfig
 from ticketlab.runs.store import RunDirectory
