@@ -28,7 +28,7 @@ def test_every_option_explains_itself_and_its_default(name: str) -> None:
             continue
         assert action.help, f"{name} {action.option_strings or action.dest} has no help"
         is_flag = isinstance(action, (argparse._StoreTrueAction, argparse.BooleanOptionalAction))
-        if action.option_strings and not is_flag:
+        if action.option_strings and not is_flag and not action.required:
             assert "default" in action.help, f"{name} {action.option_strings} does not state its default"
 
 

@@ -9,18 +9,21 @@ from collections.abc import Sequence
 import ticketlab
 from ticketlab.cli import (
     catalog,
+    edge_popup,
     effective,
     lottery,
     prune,
     report,
     robustness,
+    strong,
     sweep,
+    target,
     train,
 )
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, lottery, prune, effective, sweep, report, robustness, catalog)
+COMMANDS = (train, lottery, prune, effective, sweep, report, robustness, target, strong, edge_popup, catalog)
 
 
 def build_parser() -> Parser:

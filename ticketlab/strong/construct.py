@@ -1,0 +1,170 @@
+"""Strong lottery tickets by construction: a random source network and a mask whose
+masked forward pass approximates a trained target (seeds 000 and 001).
+
+``construct(target, input_shape, construction=..., n=...)`` traces the target, draws the
+random source network from ``seed`` (before looking at any target weight), and solves
+one random subset-sum instance per target weight to choose the mask. Constructions are
+registered in ``CONSTRUCTIONS``:
+
+- ``cunha``: every conv and linear layer becomes a 1x1 expansion with n copies per input
+  channel (2n where the input can be negative) plus a k x k (or dense) layer (seed 000).
+- ``pensia``: the same two-layer replacement for MLP targets (Pensia et al.), the simple case.
+- ``burkholz-2l``: depth 2L: every layer becomes Burkholz's univariate layer (n copies with
+  weights uniform in [-2, 2], n bias neurons) plus a full layer (seed 001).
+- ``burkholz-l1``: depth L+1: one univariate layer, then every hidden channel kept as n
+  copies; a target entry's candidates are the n weights from the copies of its input.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from ticketlab.errors import ConfigError
+from ticketlab.masks import Mask
+from ticketlab.registry import Registry
+from ticketlab.seeding import generator
+from ticketlab.strong.assemble import Replacement, assemble, masked_copy
+from ticketlab.strong.source import Draw
+from ticketlab.strong.subset_sum import solve_subset_sum
+from ticketlab.strong.target import Affine, Op, network_activation, trace_target
+from ticketlab.strong.two_layer import approximate_two_layer
+
+
+@dataclass
+class Construction:
+    """A random source network, the mask that makes it a ticket, and how it was found."""
+
+    name: str
+    target_ops: list[Op]
+    source: nn.Sequential
+    mask: Mask
+    approximations: list = field(default_factory=list)
+    random_parameters: int = 0
+    solve_seconds: float = 0.0
+
+    @property
+    def ticket_nonzeros(self) -> int:
+        """Weights the mask keeps in the random part of the source."""
+        return sum(int(m.sum()) for m in self.mask.values())
+
+    def ticket(self) -> nn.Module:
+        """The source network with its pruned weights set to zero."""
+        return masked_copy(self.source, self.mask)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a construction needs besides the target."""
+
+    n: int
+    solve: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    draw: Draw
+    replace: Callable[[Affine], bool]
+    nonnegative_input: bool
+    linear_scale: float
+
+
+Builder = Callable[[list[Op], torch.Tensor, Options], Any]
+CONSTRUCTIONS: Registry[Builder] = Registry("construction")
+
+
+def construct(
+    target: nn.Module,
+    input_shape: tuple[int, int, int],
+    *,
+    construction: str = "cunha",
+    n: int = 30,
+    solver: str = "exact",
+    eps: float | None = None,
+    layers: str = "all",
+    seed: int = 0,
+    nonnegative_input: bool = False,
+    linear_scale: float = 0.01,
+) -> Construction:
+    """Approximate ``target`` (a trained model, used in eval mode) by a pruned random network.
+
+    ``layers``: which target layers to approximate: all, conv, linear, or a comma list
+    of layer names; the others keep their trained weights. ``nonnegative_input`` says
+    the data is >= 0 (raw pixels), which halves the first layer's copies for ReLU.
+    """
+    builder = CONSTRUCTIONS.get(construction)
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    ops = trace_target(target.eval())
+    options = Options(n, _solver(solver, eps), Draw(generator(seed, "source", construction, n)),
+                      _selection(layers, ops), nonnegative_input, linear_scale)
+    example = torch.zeros(1, *input_shape, dtype=torch.float64)
+    started = time.perf_counter()
+    assembly = builder(ops, example, options)
+    seconds = time.perf_counter() - started
+    return Construction(construction, ops, assembly.network, assembly.mask, assembly.approximations,
+                        assembly.random_parameters, seconds)
+
+
+def _solver(name: str, eps: float | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def solve(targets: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
+        return solve_subset_sum(targets, candidates, solver=name, eps=eps).mask
+
+    return solve
+
+
+def _selection(layers: str, ops: list[Op]) -> Callable[[Affine], bool]:
+    from ticketlab.strong.target import affine_layers
+
+    names = {layer.name for layer in affine_layers(ops)}
+    if layers == "all":
+        return lambda layer: True
+    if layers == "conv":
+        return lambda layer: layer.is_conv
+    if layers == "linear":
+        return lambda layer: not layer.is_conv
+    wanted = {name.strip() for name in layers.split(",") if name.strip()}
+    unknown = sorted(wanted - names)
+    if unknown:
+        raise ConfigError(f"--layers: no layer named {', '.join(unknown)}; the layers are {', '.join(sorted(names))}")
+    return lambda layer: layer.name in wanted
+
+
+def _two_layer(style: str, mlp_only: bool = False) -> Builder:
+    def build(ops: list[Op], example: torch.Tensor, options: Options) -> Any:
+        activation = network_activation(ops)
+
+        def approximate(layer: Affine, nonnegative: bool, x: torch.Tensor) -> Replacement:
+            if mlp_only and layer.is_conv:
+                raise ConfigError(f"the pensia construction is for MLP targets; {layer.name} is a convolution "
+                                  "(use cunha or burkholz-2l)")
+            found = approximate_two_layer(
+                layer, activation=activation, nonnegative_input=nonnegative, n=options.n, style=style,
+                input_size=tuple(x.shape[-2:]) if layer.is_conv else None, draw=options.draw,
+                solve=options.solve, linear_scale=options.linear_scale,
+            )
+            return Replacement(found.modules, found.mask, [found])
+
+        return assemble(ops, example, options.nonnegative_input, options.replace, approximate)
+
+    return build
+
+
+CONSTRUCTIONS.add("cunha", _two_layer("cunha"), "seed 000: 1x1 expansion (n copies per channel) + k x k layer")
+CONSTRUCTIONS.add("pensia", _two_layer("cunha", mlp_only=True), "Pensia et al.: the two-layer replacement for MLPs")
+CONSTRUCTIONS.add("burkholz-2l", _two_layer("burkholz"), "seed 001, depth 2L: univariate layer + full layer")
+
+
+def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Any:
+    from ticketlab.strong.l_plus_one import LPlusOne
+    from ticketlab.strong.target import affine_layers
+
+    if not all(options.replace(layer) for layer in affine_layers(ops)):
+        raise ConfigError("burkholz-l1 copies every hidden channel, so it approximates every layer (--layers all)")
+    builder = LPlusOne(ops, example, options.n, options.draw, options.solve, network_activation(ops),
+                       options.nonnegative_input, options.linear_scale)
+    return builder.build()
+
+
+CONSTRUCTIONS.add("burkholz-l1", _l_plus_one, "seed 001, depth L+1: univariate layer, then n copies of every channel")
