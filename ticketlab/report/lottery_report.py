@@ -152,9 +152,9 @@ def _cell(point: dict[str, Any]) -> str:
 
 def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_accuracy") -> Path:
     """Accuracy against % of weights remaining (log x, reversed, 100 to 0.1), one panel per setting."""
-    from ticketlab.report.plots import _panels, _save
+    from ticketlab.report.plots import panels, save_figure
 
-    fig, axes = _panels(len(settings))
+    fig, axes = panels(len(settings))
     for ax, setting in zip(axes, settings):
         lines = curves(setting, metric)
         for name in [TRUNK, *sorted(n for n in lines if n != TRUNK)]:
@@ -171,4 +171,4 @@ def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_
         ax.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel(f"{metric.replace('_', ' ')} (%)")
     axes[0].legend(fontsize="small")
-    return _save(fig, path)
+    return save_figure(fig, path)

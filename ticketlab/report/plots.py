@@ -12,7 +12,7 @@ from typing import Any
 Row = dict[str, Any]
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,8 +21,8 @@ def _pyplot() -> Any:
     return plt
 
 
-def _panels(count: int) -> tuple[Any, list[Any]]:
-    plt = _pyplot()
+def panels(count: int) -> tuple[Any, list[Any]]:
+    plt = pyplot()
     cols = min(count, 3)
     rows = math.ceil(count / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False, sharey=True)
@@ -67,7 +67,7 @@ def plot_metric_by_panel(
 ) -> Path:
     """One panel per ``panel_key`` value, one line per ``line_key`` value, mean +- std over the rest."""
     panels = sorted({r[panel_key] for r in rows if r.get(y_key) is not None}, key=str)
-    fig, axes = _panels(max(len(panels), 1))
+    fig, axes = panels(max(len(panels), 1))
     for ax, panel in zip(axes, panels):
         curves = mean_curves([r for r in rows if r[panel_key] == panel], x_key, y_key, line_key, group_key)
         for line in sorted(curves, key=str):
@@ -84,13 +84,13 @@ def plot_metric_by_panel(
     axes[0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_direct_vs_effective(rows: Sequence[Row], path: Path, title: str = "") -> Path:
     """Effective against direct compression, one panel per quota, one line per method."""
     panels = sorted({r["quota"] for r in rows if _finite(r.get("effective_compression"))}, key=str)
-    fig, axes = _panels(max(len(panels), 1))
+    fig, axes = panels(max(len(panels), 1))
     for ax, panel in zip(axes, panels):
         chosen = [r for r in rows if r["quota"] == panel]
         curves = mean_curves(chosen, "direct_compression", "effective_compression", "method", "compression")
@@ -108,13 +108,13 @@ def plot_direct_vs_effective(rows: Sequence[Row], path: Path, title: str = "") -
     axes[0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_layer_density(rows: Sequence[Row], path: Path, title: str = "") -> Path:
     """Per-layer direct (bars) and effective (dots) density, one panel per quota, bars per method."""
     panels = sorted({r["quota"] for r in rows}, key=str)
-    fig, axes = _panels(max(len(panels), 1))
+    fig, axes = panels(max(len(panels), 1))
     for ax, panel in zip(axes, panels):
         chosen = sorted((r for r in rows if r["quota"] == panel), key=lambda r: str(r["method"]))
         if not chosen:
@@ -137,13 +137,13 @@ def plot_layer_density(rows: Sequence[Row], path: Path, title: str = "") -> Path
     axes[0].legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_figure(fig: Any, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return path

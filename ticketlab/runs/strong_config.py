@@ -33,6 +33,12 @@ class StrongConfig:
     layers: str = option(
         "all", "target layers to approximate: all, conv, linear, or a comma list of layer names", metavar="WHICH"
     )
+    test_examples: int | None = option(
+        None,
+        "measure output errors and the ticket's accuracy on the first N test examples (large sources "
+        "are slow to evaluate in float64); default: the whole test set",
+        metavar="N",
+    )
     linear_scale: float = option(
         0.01, "tanh/sigmoid networks: scale of the weights feeding a linearised activation", metavar="S"
     )
@@ -45,6 +51,8 @@ class StrongConfig:
             raise ConfigError("--solver smallest needs --eps >= 0")
         if self.solver != "smallest" and self.eps is not None:
             raise ConfigError("--eps only applies to --solver smallest")
+        if self.test_examples is not None and self.test_examples < 1:
+            raise ConfigError(f"--test-examples must be at least 1, got {self.test_examples}")
         if not self.linear_scale > 0:
             raise ConfigError(f"--linear-scale must be positive, got {self.linear_scale}")
 

@@ -47,7 +47,8 @@ def run_strong(target: str | Path, strong: StrongConfig, *, seed: int = 0, runs_
     session.log(f"constructing {strong.construction} with n={strong.n} for {unit}")
     built = construct(model, shape, construction=strong.construction, n=strong.n, solver=strong.solver,
                       eps=strong.eps, layers=strong.layers, seed=seed, linear_scale=strong.linear_scale)
-    test_x, test_y = data.test.x.cpu(), data.test.y.cpu()
+    count = strong.test_examples or int(data.test.y.shape[0])
+    test_x, test_y = data.test.x[:count].cpu(), data.test.y[:count].cpu()
     batches = [test_x[i:i + 500] for i in range(0, test_x.shape[0], 500)]
     outputs = output_errors(built, batches)
     weights = weight_errors(built)
@@ -77,6 +78,7 @@ def run_strong(target: str | Path, strong: StrongConfig, *, seed: int = 0, runs_
         "target_parameters": target_parameters,
         "target_nonzeros": sum(int((layer.weight != 0).sum()) + (0 if layer.bias is None else int((layer.bias != 0).sum()))
                                for layer in approximated if _is_approximated(layer.name, built)),
+        "test_examples": int(test_y.shape[0]),
         "solve_seconds": built.solve_seconds,
         "wall_seconds": time.monotonic() - started,
         "torch_threads": torch.get_num_threads(),
