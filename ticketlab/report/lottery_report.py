@@ -152,9 +152,9 @@ def _cell(point: dict[str, Any]) -> str:
 
 def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_accuracy") -> Path:
     """Accuracy against % of weights remaining (log x, reversed, 100 to 0.1), one panel per setting."""
-    from ticketlab.report.plots import panels, save_figure
+    from ticketlab.report.plots import panel_grid, save_figure
 
-    fig, axes = panels(len(settings))
+    fig, axes = panel_grid(len(settings))
     for ax, setting in zip(axes, settings):
         lines = curves(setting, metric)
         for name in [TRUNK, *sorted(n for n in lines if n != TRUNK)]:

@@ -21,7 +21,7 @@ def pyplot() -> Any:
     return plt
 
 
-def panels(count: int) -> tuple[Any, list[Any]]:
+def panel_grid(count: int) -> tuple[Any, list[Any]]:
     plt = pyplot()
     cols = min(count, 3)
     rows = math.ceil(count / cols)
@@ -66,9 +66,9 @@ def plot_metric_by_panel(
     reverse_x: bool = False,
 ) -> Path:
     """One panel per ``panel_key`` value, one line per ``line_key`` value, mean +- std over the rest."""
-    panels = sorted({r[panel_key] for r in rows if r.get(y_key) is not None}, key=str)
-    fig, axes = panels(max(len(panels), 1))
-    for ax, panel in zip(axes, panels):
+    values = sorted({r[panel_key] for r in rows if r.get(y_key) is not None}, key=str)
+    fig, axes = panel_grid(max(len(values), 1))
+    for ax, panel in zip(axes, values):
         curves = mean_curves([r for r in rows if r[panel_key] == panel], x_key, y_key, line_key, group_key)
         for line in sorted(curves, key=str):
             xs, ys, spread = zip(*curves[line])
@@ -89,9 +89,9 @@ def plot_metric_by_panel(
 
 def plot_direct_vs_effective(rows: Sequence[Row], path: Path, title: str = "") -> Path:
     """Effective against direct compression, one panel per quota, one line per method."""
-    panels = sorted({r["quota"] for r in rows if _finite(r.get("effective_compression"))}, key=str)
-    fig, axes = panels(max(len(panels), 1))
-    for ax, panel in zip(axes, panels):
+    values = sorted({r["quota"] for r in rows if _finite(r.get("effective_compression"))}, key=str)
+    fig, axes = panel_grid(max(len(values), 1))
+    for ax, panel in zip(axes, values):
         chosen = [r for r in rows if r["quota"] == panel]
         curves = mean_curves(chosen, "direct_compression", "effective_compression", "method", "compression")
         for line in sorted(curves, key=str):
@@ -113,9 +113,9 @@ def plot_direct_vs_effective(rows: Sequence[Row], path: Path, title: str = "") -
 
 def plot_layer_density(rows: Sequence[Row], path: Path, title: str = "") -> Path:
     """Per-layer direct (bars) and effective (dots) density, one panel per quota, bars per method."""
-    panels = sorted({r["quota"] for r in rows}, key=str)
-    fig, axes = panels(max(len(panels), 1))
-    for ax, panel in zip(axes, panels):
+    values = sorted({r["quota"] for r in rows}, key=str)
+    fig, axes = panel_grid(max(len(values), 1))
+    for ax, panel in zip(axes, values):
         chosen = sorted((r for r in rows if r["quota"] == panel), key=lambda r: str(r["method"]))
         if not chosen:
             continue
