@@ -35,8 +35,14 @@ class StrongConfig:
     )
     test_examples: int | None = option(
         None,
-        "measure output errors and the ticket's accuracy on the first N test examples (large sources "
-        "are slow to evaluate in float64); default: the whole test set",
+        "measure accuracies on the first N test examples (large sources are slow to evaluate); "
+        "default: the whole test set",
+        metavar="N",
+    )
+    error_examples: int = option(
+        1000,
+        "measure output errors in float64 on the first N test examples (float32 would hide "
+        "errors below 1e-6)",
         metavar="N",
     )
     linear_scale: float = option(
@@ -53,6 +59,8 @@ class StrongConfig:
             raise ConfigError("--eps only applies to --solver smallest")
         if self.test_examples is not None and self.test_examples < 1:
             raise ConfigError(f"--test-examples must be at least 1, got {self.test_examples}")
+        if self.error_examples < 1:
+            raise ConfigError(f"--error-examples must be at least 1, got {self.error_examples}")
         if not self.linear_scale > 0:
             raise ConfigError(f"--linear-scale must be positive, got {self.linear_scale}")
 

@@ -49,7 +49,8 @@ def run_strong(target: str | Path, strong: StrongConfig, *, seed: int = 0, runs_
                       eps=strong.eps, layers=strong.layers, seed=seed, linear_scale=strong.linear_scale)
     count = strong.test_examples or int(data.test.y.shape[0])
     test_x, test_y = data.test.x[:count].cpu(), data.test.y[:count].cpu()
-    batches = [test_x[i:i + 500] for i in range(0, test_x.shape[0], 500)]
+    error_x = test_x[: strong.error_examples]
+    batches = [error_x[i:i + 250] for i in range(0, error_x.shape[0], 250)]
     outputs = output_errors(built, batches)
     weights = weight_errors(built)
     ticket = built.ticket()
@@ -79,6 +80,7 @@ def run_strong(target: str | Path, strong: StrongConfig, *, seed: int = 0, runs_
         "target_nonzeros": sum(int((layer.weight != 0).sum()) + (0 if layer.bias is None else int((layer.bias != 0).sum()))
                                for layer in approximated if _is_approximated(layer.name, built)),
         "test_examples": int(test_y.shape[0]),
+        "error_examples": int(error_x.shape[0]),
         "solve_seconds": built.solve_seconds,
         "wall_seconds": time.monotonic() - started,
         "torch_threads": torch.get_num_threads(),
