@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +61,26 @@ class Cli:
         proc = cls.popen(*args)
         out, err = proc.communicate(timeout=timeout)
         return CliResult(proc.returncode, out, err)
+
+    @staticmethod
+    def kill_at_random_moment(
+        proc: subprocess.Popen[str], started: Callable[[], bool], reference_seconds: float, rng: random.Random
+    ) -> None:
+        """SIGKILL ``proc`` at a random moment after ``started()`` holds and before it would finish.
+
+        The delay is a random fraction (at most 0.6) of the time the uninterrupted reference run
+        still needed at that point, measured from its wall time, so the kill lands mid-run on a
+        fast machine as on a slow one. The killed run checkpoints after every step and is therefore
+        slower than the reference, which only widens the margin.
+        """
+        begun = time.monotonic()
+        deadline = begun + 120
+        while not started() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        remaining = max(0.0, reference_seconds - (time.monotonic() - begun))
+        time.sleep(rng.uniform(0.0, 0.6) * remaining)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
 
 
 def subprocess_env() -> dict[str, str]:

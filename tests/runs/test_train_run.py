@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import signal
 import time
 from pathlib import Path
 
@@ -101,7 +100,9 @@ def metrics_without_seconds(run_dir: Path) -> list[dict]:
 def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     args = ["train", *SYNTHETIC, "--model", "conv2", "--width", "0.25", "--epochs", "6", "--batch-size", "20",
             "--sparsity", "0.5", "--augment", "crop+flip", "--seed", "1", "--device", "cpu", "--json"]
+    begun = time.monotonic()
     reference = cli.subprocess(*args, "--runs-dir", str(tmp_path / "reference"))
+    reference_seconds = time.monotonic() - begun
     assert reference.code == 0, reference.err
     expected = json.loads(reference.out)
     rng = random.Random(7)
@@ -110,12 +111,8 @@ def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # ty
         runs = tmp_path / f"killed{attempt}"
         # Checkpoint after every step (0.00001 minutes) so kills land mid-epoch too.
         proc = cli.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
-        deadline = time.monotonic() + 120
-        while not list(runs.glob("*/checkpoint.pt")) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 1.0))
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate()
+        cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/checkpoint.pt"))),  # noqa: B023
+                                  reference_seconds, rng)
         run_dir = runs / Path(expected["run_dir"]).name
         killed_mid_run.append(not (run_dir / "result.json").exists())
         resumed = cli.subprocess(*args, "--runs-dir", str(runs))
