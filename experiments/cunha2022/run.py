@@ -43,8 +43,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs-dir", default="runs", help="where the runs live (default: runs)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"), help="tables and plot")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda: where networks train and run (default: cpu)")
     args = parser.parse_args()
-    session = Session(log=lambda line: print(line, file=sys.stderr), cache_data=True)
+    session = Session(log=lambda line: print(line, file=sys.stderr), cache_data=True, device=args.device)
     started = time.monotonic()
     target = run_train(TARGET, runs_dir=args.runs_dir, session=session)
     results = []
