@@ -158,3 +158,27 @@ def test_config_json_of_another_run_is_refused(tmp_path: Path) -> None:
     (run.path / "config.json").write_text(json.dumps({"kind": "train", "hash": run.hash, "config": {}}))
     with pytest.raises(ConfigError, match="different run"):
         run_train(config, runs_dir=tmp_path)
+
+
+def test_config_json_from_before_a_field_existed_resumes(tmp_path: Path) -> None:
+    # A run started by an older version lacks fields added since; they take their defaults
+    # (which the hash leaves out), so it is the same run and config.json is brought up to date.
+    config = small_config()
+    run = RunDirectory(tmp_path, config)
+    run.path.mkdir(parents=True)
+    record = run.config_record()
+    del record["config"]["train"]["eval_every"]
+    (run.path / "config.json").write_text(json.dumps(record))
+    run.prepare()
+    assert json.loads((run.path / "config.json").read_text()) == json.loads(json.dumps(run.config_record()))
+
+
+def test_config_json_with_a_changed_value_is_refused(tmp_path: Path) -> None:
+    config = small_config()
+    run = RunDirectory(tmp_path, config)
+    run.path.mkdir(parents=True)
+    record = run.config_record()
+    record["config"]["seed"] = record["config"]["seed"] + 1
+    (run.path / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ConfigError, match="different run"):
+        run.prepare()

@@ -73,12 +73,29 @@ class RunDirectory:
         self.path.mkdir(parents=True, exist_ok=True)
         if self.config_path.exists():
             found = read_json(self.config_path)
-            if found != json.loads(json.dumps(self.config_record())):
+            record = json.loads(json.dumps(self.config_record()))
+            if found == record:
+                return
+            if not self._same_run_older_version(found):
                 raise ConfigError(
                     f"{self.config_path} describes a different run; move that directory away"
                 )
+            atomic_write_json(self.config_path, self.config_record())
             return
         atomic_write_json(self.config_path, self.config_record())
+
+    def _same_run_older_version(self, found: Any) -> bool:
+        """True when ``found`` is this run's config written before some fields existed.
+
+        Fields added later take their defaults, which the hash leaves out, so a run
+        started by an older ticketlab resumes under the same name.
+        """
+        if not isinstance(found, dict) or found.get("kind") != self.kind or found.get("hash") != self.hash:
+            return False
+        try:
+            return from_dict(type(self.config), found.get("config")) == self.config
+        except (ConfigError, TypeError):
+            return False
 
     def is_complete(self) -> bool:
         """True when ``result.json`` exists (it is always written last, atomically)."""
