@@ -222,3 +222,13 @@ def test_score_batches_are_class_stratified_and_seeded() -> None:
     assert not torch.equal(images, torch.cat([x for x, _ in other]))
     with pytest.raises(ConfigError, match="--score-per-class 31"):
         score_batches(bundle, 31, 5, seed=0)
+
+
+@pytest.mark.parametrize("rounds", [None, 5])
+def test_unreachable_uniform_plus_names_the_requested_sparsity(rounds: int | None) -> None:
+    # tiny lenet300 (78-30-10 hidden at width 0.1): the dense first layer plus a fifth of the
+    # last keep well over half the weights, so sparsity 0.9 is out of reach; with rounds, the
+    # error must name 0.9, not the sparsity of the first round that falls short.
+    model = tiny("lenet300")
+    with pytest.raises(ConfigError, match=r"uniform-plus cannot reach sparsity 0\.9:"):
+        prune(model, method="synflow", quota="uniform-plus", sparsity=0.9, rounds=rounds)

@@ -99,6 +99,10 @@ def _iterative(
     """R rounds at densities d^(r/R); the removal history becomes one global ranking."""
     rounds = config.resolved_rounds
     shapes = {name: m.shape for name, m in alive.items()}
+    if not QUOTAS.get(config.quota).needs_scores:
+        # A shape-only quota that cannot reach the target fails now, naming the target
+        # sparsity rather than that of whichever round first falls short.
+        layer_counts(config.quota, shapes, config.density)
     current = {name: m.clone() for name, m in alive.items()}
     # Per entry: the round that removed it (rounds + 1: survived; 0: dead from the start)
     # and its score in that round; together they order the whole pruning history.
