@@ -6,8 +6,8 @@ from random networks by the depth-2L and depth-(L+1) constructions.
 Two targets, each pruned by magnitude with an exponentially annealed density over 12 steps
 and trained between steps (seed 001's recipe, with training shortened for 2 CPU cores):
 the 3-layer CNN (conv 3x3 1->32, conv 3x3 32->32, linear) at 10% density per layer, and a
-ResNet-20 at 45% density per layer. Each is then built by burkholz-2l and burkholz-l1 for
-a few n. Every target and construction is an ordinary run directory, so the script resumes.
+ResNet-20 at 45% density per layer. Each is then built by burkholz-2l (cnn3: its conv
+layers) and burkholz-l1 for a few n. Every target and construction is an ordinary run directory, so the script resumes.
 """
 
 from __future__ import annotations
@@ -46,12 +46,15 @@ TARGETS = {
         anneal=AnnealConfig(density=0.45, steps=12, scope="layerwise"),
     ),
 }
-# (construction, n, test examples the accuracies are measured on): the L+1 sources are large.
+# (construction, n, layers, test examples the accuracies are measured on): the L+1 sources
+# are large. 2L rebuilds cnn3's conv layers only: its dense expand layer for the linear
+# layer (18,432 inputs) would hold 18,432 * 18,432 * n random weights, 27 GB at n = 10.
 CONSTRUCTIONS = {
-    "cnn3 @ 10%": [("burkholz-2l", 10, None), ("burkholz-2l", 20, None), ("burkholz-2l", 30, None),
-                   ("burkholz-l1", 10, 2000), ("burkholz-l1", 20, 2000)],
-    "resnet20 @ 45%": [("burkholz-2l", 10, 2000), ("burkholz-2l", 20, 2000), ("burkholz-l1", 4, 500),
-                       ("burkholz-l1", 8, 500)],
+    "cnn3 @ 10%": [("burkholz-2l", 10, "conv", None), ("burkholz-2l", 20, "conv", None),
+                   ("burkholz-2l", 30, "conv", None), ("burkholz-l1", 10, "all", 2000),
+                   ("burkholz-l1", 20, "all", 2000)],
+    "resnet20 @ 45%": [("burkholz-2l", 10, "all", 2000), ("burkholz-2l", 20, "all", 2000),
+                       ("burkholz-l1", 4, "all", 500), ("burkholz-l1", 8, "all", 500)],
 }
 
 
@@ -67,18 +70,18 @@ def main() -> int:
     for name, config in TARGETS.items():
         target = run_target(config, runs_dir=args.runs_dir, session=session)
         records[name] = {"target": target, "constructions": []}
-        for construction, n, examples in CONSTRUCTIONS[name]:
-            strong = StrongConfig(construction=construction, n=n, test_examples=examples,
+        for construction, n, layers, examples in CONSTRUCTIONS[name]:
+            strong = StrongConfig(construction=construction, n=n, layers=layers, test_examples=examples,
                                   error_examples=min(examples or 1000, 1000) if construction == "burkholz-2l" else 200)
             result = run_strong(target["run_dir"], strong, runs_dir=args.runs_dir, session=session)
             records[name]["constructions"].append(result)
-            rows.append([name, construction, n, f"{result['target_nonzeros']:,}", f"{result['ticket_nonzeros']:,}",
+            rows.append([name, construction, n, layers, f"{result['target_nonzeros']:,}", f"{result['ticket_nonzeros']:,}",
                          f"{result['ticket_nonzeros'] / max(result['target_nonzeros'], 1):.1f}",
                          f"{result['source_parameters']:,}", f"{result['max_rel_weight_error']:.2e}",
                          f"{result['max_rel_output_error']:.2e}", percent(result["target_test_accuracy"]),
                          percent(result["ticket_test_accuracy"]), result["test_examples"],
                          f"{result['solve_seconds']:.0f}"])
-    headers = ["target", "construction", "n", "target nonzeros", "ticket nonzeros", "ticket / target",
+    headers = ["target", "construction", "n", "layers", "target nonzeros", "ticket nonzeros", "ticket / target",
                "random params", "max rel weight error", "max rel output error", "target acc", "ticket acc",
                "test examples", "solve s"]
     table = format_table(headers, rows, markdown=True)

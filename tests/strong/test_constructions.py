@@ -145,3 +145,16 @@ def test_sparse_targets_give_sparser_tickets() -> None:
 def test_bad_requests(make, kwargs: dict, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):
         construct(make(), (1, 12, 12) if "cnn3" not in str(make) else (1, 8, 8), **{"n": 4, **kwargs})
+
+
+def test_a_two_layer_source_too_large_to_draw_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # cnn3 on 8x8 inputs, width 0.25: conv1 1->8 (3x3), conv2 8->8 (3x3), fc 8*4*4=128 -> 4.
+    # With n = 4 the fc source holds 128 * (128*4 + 4) + 4 * (128*4 + 4) = 68,112 weights, the
+    # conv2 source 8 * 36 + 8 * 36 * 9 = 2,880; a limit between them refuses fc only.
+    import ticketlab.strong.two_layer as two_layer
+
+    monkeypatch.setattr(two_layer, "MAX_SOURCE_ENTRIES", 10_000)
+    model = target("cnn3", (1, 8, 8), 0.25)
+    with pytest.raises(ConfigError, match=r"^fc: its random two-layer source would hold 68,112 weights"):
+        construct(model, (1, 8, 8), construction="burkholz-2l", n=4)
+    construct(model, (1, 8, 8), construction="burkholz-2l", n=4, layers="conv")

@@ -35,6 +35,9 @@ from ticketlab.strong.source import Draw, conv_or_linear, fill
 from ticketlab.strong.target import Activation, Affine, safe_tap
 
 Solve = Callable[[Tensor, Tensor], Tensor]
+# The expand layer is dense (fan-in x fan-in * n): a linear layer after a large feature map
+# (cnn3's 18,432 inputs) would need billions of random weights. 2^28 float64 is 2 GiB.
+MAX_SOURCE_ENTRIES = 2**28
 
 
 @dataclass
@@ -78,6 +81,7 @@ def approximate_two_layer(
     copies, expand_weight, parts = _copies(activation, nonnegative_input, n, style, in_channels, draw, linear_scale)
     constants = n if has_bias else 0
     expanded = in_channels * copies + constants
+    _check_source_size(layer.name, expanded * in_channels + out_channels * expanded * math.prod(kernel))
     # Constant channels read the input too in the random network; the mask prunes that.
     expand_weight = torch.cat([expand_weight, draw.uniform((constants, in_channels), -1.0, 1.0)])
     expand_bias = draw.uniform((expanded,), 0.0, 1.0)
@@ -124,6 +128,16 @@ def approximate_two_layer(
     mask = {"0.weight": expand_mask.view(expand.weight.shape), "0.bias": bias_mask, "2.weight": combine_mask}
     return LayerApproximation(layer.name, modules, mask, estimates, bias_estimate, instances,
                               time.perf_counter() - started)
+
+
+def _check_source_size(name: str, entries: int) -> None:
+    """Refuse a random source layer pair too large to draw (it is dense, fan-in times n wide)."""
+    if entries > MAX_SOURCE_ENTRIES:
+        raise ConfigError(
+            f"{name}: its random two-layer source would hold {entries:,} weights "
+            f"({entries * 8 / 2**30:.1f} GiB in float64, limit {MAX_SOURCE_ENTRIES:,}); approximate fewer "
+            "layers (--layers conv) or use --construction burkholz-l1, whose source is far smaller"
+        )
 
 
 def _copies(activation: Activation, nonnegative: bool, n: int, style: str, in_channels: int, draw: Draw,
