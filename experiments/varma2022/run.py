@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import multiprocessing
 import statistics
 import sys
@@ -163,8 +164,18 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1, help="lotteries trained in parallel (default: 1)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per job (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds, fewer for a quicker run (default: the scale's, 0,1,2)")
     args = parser.parse_args()
     scale = SCALES[args.scale]
+    if args.seeds is not None:
+        try:
+            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
+        except ValueError:
+            parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+        if not seeds:
+            parser.error("--seeds names no seed")
+        scale = dataclasses.replace(scale, seeds=seeds)
     out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
     points = [(n, s) for n in scale.per_class for s in scale.seeds]
     results: dict[tuple[int, int], dict[str, Any]] = {}
@@ -196,7 +207,7 @@ def main() -> int:
     table = summarise(scale, results, robustness)
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_json(out / "summary.json", {
-        "scale": args.scale, "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
+        "scale": args.scale, "seeds": list(scale.seeds), "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
         "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
         "lotteries": {f"{n}/{s}": results[(n, s)]["run_dir"] for n, s in points},
     })
