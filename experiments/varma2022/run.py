@@ -3,6 +3,7 @@ NeurIPS 2022) at CPU scale: IMP tickets against the dense net and random pruning
 low-data regime, clean and under common corruptions.
 
     python experiments/varma2022/run.py --jobs 2            # CPU scale (Fashion-MNIST)
+    python experiments/varma2022/run.py --seeds 0 --per-class 50,100   # a quicker subset
     python experiments/varma2022/run.py --scale full        # the paper's scale, for GPUs
 
 Every lottery is an ordinary ``ticketlab lottery`` directory under --runs-dir, so the
@@ -156,6 +157,17 @@ def _pm(values: list[float]) -> str:
     return f"{100 * statistics.fmean(values):.2f}{spread}"
 
 
+def _int_list(parser: argparse.ArgumentParser, option: str, text: str) -> tuple[int, ...]:
+    """``"0,1"`` as (0, 1); a parser error (exit status 2) for anything else or nothing."""
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        parser.error(f"{option} must be comma-separated integers, got {text!r}")
+    if not values:
+        parser.error(f"{option} names nothing")
+    return values
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu", help="cpu or full (default: cpu)")
@@ -166,16 +178,19 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     parser.add_argument("--seeds", default=None,
                         help="comma-separated seeds, fewer for a quicker run (default: the scale's, 0,1,2)")
+    parser.add_argument("--per-class", default=None,
+                        help="comma-separated data sizes, a subset of the scale's (default: all, 50,100,1000 on cpu)")
     args = parser.parse_args()
     scale = SCALES[args.scale]
     if args.seeds is not None:
-        try:
-            seeds = tuple(int(s) for s in args.seeds.split(",") if s.strip())
-        except ValueError:
-            parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
-        if not seeds:
-            parser.error("--seeds names no seed")
-        scale = dataclasses.replace(scale, seeds=seeds)
+        scale = dataclasses.replace(scale, seeds=_int_list(parser, "--seeds", args.seeds))
+    if args.per_class is not None:
+        sizes = _int_list(parser, "--per-class", args.per_class)
+        unknown = sorted(set(sizes) - set(scale.per_class))
+        if unknown:
+            parser.error(f"--per-class {unknown[0]} is not a data size of the {args.scale} scale "
+                         f"({', '.join(map(str, scale.per_class))})")
+        scale = dataclasses.replace(scale, per_class=sizes)
     out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
     points = [(n, s) for n in scale.per_class for s in scale.seeds]
     results: dict[tuple[int, int], dict[str, Any]] = {}
@@ -207,7 +222,7 @@ def main() -> int:
     table = summarise(scale, results, robustness)
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_json(out / "summary.json", {
-        "scale": args.scale, "seeds": list(scale.seeds), "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
+        "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class), "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
         "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
         "lotteries": {f"{n}/{s}": results[(n, s)]["run_dir"] for n, s in points},
     })
