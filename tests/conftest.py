@@ -62,23 +62,45 @@ class Cli:
         out, err = proc.communicate(timeout=timeout)
         return CliResult(proc.returncode, out, err)
 
+    @classmethod
+    def timed_reference(
+        cls, args: list[str], started: Callable[[], bool], finished: Callable[[], bool]
+    ) -> tuple[CliResult, float]:
+        """Run ``ticketlab *args`` uninterrupted; also return its working span in seconds.
+
+        The span runs from when ``started()`` first holds (the first checkpoint) to when
+        ``finished()`` first holds (its result.json): the window in which a kill interrupts
+        the work. Interpreter start-up before it and reporting after it (the plot) are outside.
+        """
+        proc = cls.popen(*args)
+        first = last = None
+        while proc.poll() is None:
+            now = time.monotonic()
+            if first is None and started():
+                first = now
+            if first is not None and last is None and finished():
+                last = now
+            time.sleep(0.002)
+        out, err = proc.communicate()
+        now = time.monotonic()
+        first = now if first is None else first
+        return CliResult(proc.returncode, out, err), (last or now) - first
+
     @staticmethod
     def kill_at_random_moment(
-        proc: subprocess.Popen[str], started: Callable[[], bool], reference_seconds: float, rng: random.Random
+        proc: subprocess.Popen[str], started: Callable[[], bool], span_seconds: float, rng: random.Random
     ) -> None:
         """SIGKILL ``proc`` at a random moment after ``started()`` holds and before it would finish.
 
-        The delay is a random fraction (at most 0.6) of the time the uninterrupted reference run
-        still needed at that point, measured from its wall time, so the kill lands mid-run on a
-        fast machine as on a slow one. The killed run checkpoints after every step and is therefore
-        slower than the reference, which only widens the margin.
+        The delay is a random fraction (at most 0.6) of the reference run's working span
+        (:meth:`timed_reference`), so the kill lands mid-run on a fast machine as on a slow one.
+        The killed run checkpoints after every step and is therefore slower than the reference,
+        which only widens the margin.
         """
-        begun = time.monotonic()
-        deadline = begun + 120
+        deadline = time.monotonic() + 120
         while not started() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        remaining = max(0.0, reference_seconds - (time.monotonic() - begun))
-        time.sleep(rng.uniform(0.0, 0.6) * remaining)
+            time.sleep(0.002)
+        time.sleep(rng.uniform(0.0, 0.6) * span_seconds)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
 

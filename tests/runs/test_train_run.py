@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -100,9 +99,10 @@ def metrics_without_seconds(run_dir: Path) -> list[dict]:
 def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
     args = ["train", *SYNTHETIC, "--model", "conv2", "--width", "0.25", "--epochs", "6", "--batch-size", "20",
             "--sparsity", "0.5", "--augment", "crop+flip", "--seed", "1", "--device", "cpu", "--json"]
-    begun = time.monotonic()
-    reference = cli.subprocess(*args, "--runs-dir", str(tmp_path / "reference"))
-    reference_seconds = time.monotonic() - begun
+    ref_runs = tmp_path / "reference"
+    reference, span_seconds = cli.timed_reference(
+        [*args, "--runs-dir", str(ref_runs)], lambda: bool(list(ref_runs.glob("*/checkpoint.pt"))),
+        lambda: bool(list(ref_runs.glob("*/result.json"))))
     assert reference.code == 0, reference.err
     expected = json.loads(reference.out)
     rng = random.Random(7)
@@ -112,7 +112,7 @@ def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # ty
         # Checkpoint after every step (0.00001 minutes) so kills land mid-epoch too.
         proc = cli.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
         cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/checkpoint.pt"))),  # noqa: B023
-                                  reference_seconds, rng)
+                                  span_seconds, rng)
         run_dir = runs / Path(expected["run_dir"]).name
         killed_mid_run.append(not (run_dir / "result.json").exists())
         resumed = cli.subprocess(*args, "--runs-dir", str(runs))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -174,9 +173,10 @@ def test_resume_after_kill_gives_identical_results(cli, tmp_path: Path) -> None:
             "--synthetic-test", "80", "--val", "80", "--width", "0.3", "--levels", "3", "--prune-fraction", "0.4",
             "--epochs", "2", "--batch-size", "20", "--rewind", "1ep", "--branches", "random-prune",
             "--device", "cpu", "--json"]
-    begun = time.monotonic()
-    reference = cli.subprocess(*args, "--runs-dir", str(tmp_path / "reference"))
-    reference_seconds = time.monotonic() - begun
+    ref_runs = tmp_path / "reference"
+    reference, span_seconds = cli.timed_reference(
+        [*args, "--runs-dir", str(ref_runs)], lambda: bool(list(ref_runs.glob("*/level-*/checkpoint.pt"))),
+        lambda: bool(list(ref_runs.glob("*/result.json"))))
     assert reference.code == 0, reference.err
     expected = json.loads(reference.out)
     rng = random.Random(11)
@@ -185,7 +185,7 @@ def test_resume_after_kill_gives_identical_results(cli, tmp_path: Path) -> None:
         runs = tmp_path / f"killed{attempt}"
         proc = cli.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
         cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/level-*/checkpoint.pt"))),  # noqa: B023
-                                  reference_seconds, rng)
+                                  span_seconds, rng)
         killed_mid_run.append(not list(runs.glob("*/result.json")))
         resumed = cli.subprocess(*args, "--runs-dir", str(runs))
         assert resumed.code == 0, resumed.err
