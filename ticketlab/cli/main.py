@@ -11,6 +11,7 @@ from ticketlab.cli import (
     catalog,
     edge_popup,
     effective,
+    imc,
     lottery,
     prune,
     report,
@@ -23,7 +24,7 @@ from ticketlab.cli import (
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, lottery, prune, effective, sweep, report, robustness, target, strong, edge_popup, catalog)
+COMMANDS = (train, lottery, prune, imc, effective, sweep, report, robustness, target, strong, edge_popup, catalog)
 
 
 def build_parser() -> Parser:
