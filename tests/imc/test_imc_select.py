@@ -56,6 +56,7 @@ def test_counts_follow_the_gap_and_the_side_kept() -> None:
     assert kept_count(block, SelectConfig(keep="slow")) == (93, "gap")
     assert kept_count(block, SelectConfig(keep="fast")) == (7, "gap")
     assert kept_count({"block": "all", "d": 100, "gap": None}, SelectConfig(sparsity=0.75)) == (25, "fallback")
+    assert kept_count(block, SelectConfig(budget="fixed", sparsity=0.75)) == (25, "fixed")
 
 
 def test_block_mask_keeps_the_highest_scores_and_splits_by_layer() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -158,3 +160,26 @@ def test_a_two_layer_source_too_large_to_draw_is_refused(monkeypatch: pytest.Mon
     with pytest.raises(ConfigError, match=r"^fc: its random two-layer source would hold 68,112 weights"):
         construct(model, (1, 8, 8), construction="burkholz-2l", n=4)
     construct(model, (1, 8, 8), construction="burkholz-2l", n=4, layers="conv")
+
+
+@pytest.mark.parametrize("name, shape, width, construction, n", [("cnn3", (1, 8, 8), 0.25, "burkholz-l1", 24),
+                                                                  ("resnet20", (3, 8, 8), 0.25, "burkholz-l1", 6),
+                                                                  ("lenet5", (1, 12, 12), 0.5, "cunha", 20)])
+def test_block_output_errors_read_the_copies_of_every_unit(name: str, shape: tuple, width: float, construction: str,
+                                                          n: int) -> None:
+    """Every block gets a row; the last (the logits) equals the error of the whole forward pass."""
+    from ticketlab.strong.metrics import output_errors
+
+    model = target(name, shape, width)
+    built = construct(model, shape, construction=construction, n=n)
+    x = torch.randn(32, *shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    rows = output_errors(built, [x])
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    # One row per layer; resnet20 has one per residual block (its 9 blocks, the stem and fc).
+    assert len(rows) == (11 if name == "resnet20" else len(layers))
+    # burkholz-l1's copy errors compound layer by layer: at n = 6 a 19-layer ResNet's rows grow
+    # far above 1, which is a measurement to report, not a failure of the readout.
+    assert all(math.isfinite(r["max_rel_error"]) and r["max_rel_error"] >= 0 for r in rows)
+    if name != "resnet20":
+        assert all(r["max_rel_error"] < 0.1 for r in rows)
+    assert rows[-1]["max_rel_error"] == pytest.approx(relative_error(model, built.ticket(), shape), rel=1e-9)

@@ -87,9 +87,13 @@ def summary(result: dict[str, Any]) -> str:
             for s, c in zip(result["spectrum"], result["counts"])
         ],
     )
-    verdict = ("the gap condition held" if result["condition_held"] else
-               f"no gap met the condition in {len(result['counts']) - result['blocks_with_gap']} block(s): "
-               "fell back to --sparsity there")
+    missing = len(result["counts"]) - result["blocks_with_gap"]
+    if result["condition_held"]:
+        verdict = "the gap condition held"
+    else:
+        verdict = f"no gap met the condition in {missing} block(s)"
+    verdict += ("; --budget fixed keeps 1 - --sparsity regardless" if result["budget"] == "fixed"
+                else "" if result["condition_held"] else ": fell back to --sparsity there")
     closing = (
         f"run {result['run_dir']}\nspectrum {result['spectrum_dir']} (spectrum.png)\n"
         f"IMC ({result['scope']} spectrum, keep {result['keep']}, map {result['map']}): {verdict}\n"

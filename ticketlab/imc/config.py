@@ -15,6 +15,7 @@ SCOPES = ("global", "layerwise")
 KEEPS = ("slow", "fast")
 MAPS = ("leverage", "diagonal")
 STARTS = ("warmup", "init")
+BUDGETS = ("gap", "fixed")
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,15 @@ class SelectConfig:
         "or diagonal (Hutchinson's diag(H): eigenvectors taken as axes, large entries fast); ours",
         choices=MAPS,
     )
+    budget: str = option(
+        "gap",
+        "how many weights to keep: gap (the rule; --sparsity only where no gap meets the condition) or fixed "
+        "(always --sparsity: IMC's choice of weights at a sparsity set by hand, to compare methods)",
+        choices=BUDGETS,
+    )
     sparsity: float = option(
-        0.9, "fraction of the prunable weights to remove when no gap meets the condition (the fallback), in [0, 1)",
+        0.9, "fraction of the prunable weights to remove where no gap meets the condition (the fallback), or "
+        "always with --budget fixed, in [0, 1)",
         metavar="S",
     )
     start: str = option(
@@ -108,5 +116,6 @@ class SelectConfig:
         check_choice(self.keep, "--keep", KEEPS)
         check_choice(self.map, "--map", MAPS)
         check_choice(self.start, "--start", STARTS)
+        check_choice(self.budget, "--budget", BUDGETS)
         if not 0.0 <= self.sparsity < 1.0:
             raise ConfigError(f"--sparsity must be in [0, 1), got {self.sparsity}")

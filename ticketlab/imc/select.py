@@ -2,7 +2,7 @@
 
 Per block (all prunable weights, or one layer) the gap at N fixes the kept count:
 ``--keep slow`` keeps d - k = N weights, ``--keep fast`` keeps d - N; without a gap the
-block keeps round((1 - S) d). The weights kept are those most in the kept subspace:
+block keeps round((1 - S) d), as it always does with ``--budget fixed``. The weights kept are those most in the kept subspace:
 highest fastness (``--map leverage``) or Hessian diagonal (``--map diagonal``) for fast,
 lowest for slow; ties are broken in a seeded random order.
 """
@@ -22,9 +22,11 @@ from ticketlab.pruning.select import rank_alive
 
 
 def kept_count(block: Mapping[str, Any], config: SelectConfig) -> tuple[int, str]:
-    """How many of the block's d weights to keep, and why ("gap" or "fallback")."""
+    """How many of the block's d weights to keep, and why ("gap", "fallback" or "fixed")."""
     d = int(block["d"])
     gap = block["gap"]
+    if config.budget == "fixed":
+        return round((1.0 - config.sparsity) * d), "fixed"
     if gap is not None:
         n = int(gap["index"])
         return (n if config.keep == "slow" else d - n), "gap"

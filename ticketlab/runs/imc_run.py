@@ -144,6 +144,7 @@ def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Ses
             "scope": config.spectrum.scope,
             "keep": config.select.keep,
             "map": config.select.map,
+            "budget": config.select.budget,
             "d": d,
             "k": d - kept,
             "d_minus_k": kept,

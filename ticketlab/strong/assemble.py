@@ -38,6 +38,9 @@ class Assembly:
     mask: dict[str, Tensor]
     approximations: list
     random_parameters: int
+    # Per top-level target op: the source channels (dim 1) that hold its output, one per
+    # target unit, or None where the source's activation is the target's.
+    readouts: list[Tensor | None] = field(default_factory=list)
 
 
 def kept_layer(layer: Affine) -> nn.Module:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
@@ -47,6 +47,9 @@ class Construction:
     approximations: list = field(default_factory=list)
     random_parameters: int = 0
     solve_seconds: float = 0.0
+    # Per target op, the source channels that carry its output (burkholz-l1 keeps several
+    # copies of every unit plus constants); empty or None: the activations coincide.
+    readouts: list[Tensor | None] = field(default_factory=list)
 
     @property
     def ticket_nonzeros(self) -> int:
@@ -104,7 +107,7 @@ def construct(
     assembly = builder(ops, example, options)
     seconds = time.perf_counter() - started
     return Construction(construction, ops, assembly.network, assembly.mask, assembly.approximations,
-                        assembly.random_parameters, seconds)
+                        assembly.random_parameters, seconds, assembly.readouts)
 
 
 def _solver(name: str, eps: float | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -58,6 +58,12 @@ class Layout:
         return Layout([Part(index, torch.ones(units, copies, dtype=torch.float64), 1.0)],
                       units * copies + torch.arange(constants), values, units * copies + constants)
 
+    def readout(self) -> Tensor:
+        """The source unit of the first copy of every target unit (where its value is read)."""
+        if len(self.parts) != 1:
+            raise ValueError("a layout with relu(x) and relu(-x) parts has no single copy per unit")
+        return self.parts[0].copies[:, 0]
+
     def flattened(self, spatial: int) -> Layout:
         """The layout after ``nn.Flatten`` of (channels, H, W) with H * W = ``spatial``."""
         parts = []
@@ -83,12 +89,14 @@ class LPlusOne:
         self.approximations: list[dict] = []
 
     def build(self) -> Assembly:
-        modules, mask, _, _ = self.sequence(self.ops, self.example, None, "")
+        readouts: list[Tensor | None] = []
+        modules, mask, _, _ = self.sequence(self.ops, self.example, None, "", readouts)
         network = nn.Sequential(*modules)
-        return Assembly(network, mask, self.approximations, sum(int(m.numel()) for m in mask.values()))
+        return Assembly(network, mask, self.approximations, sum(int(m.numel()) for m in mask.values()), readouts)
 
-    def sequence(self, ops: list[Op], x: Tensor, layout: Layout | None,
-                 prefix: str) -> tuple[list[nn.Module], dict[str, Tensor], Layout | None, Tensor]:
+    def sequence(self, ops: list[Op], x: Tensor, layout: Layout | None, prefix: str,
+                 readouts: list[Tensor | None] | None = None
+                 ) -> tuple[list[nn.Module], dict[str, Tensor], Layout | None, Tensor]:
         modules: list[nn.Module] = []
         mask: dict[str, Tensor] = {}
         for op in ops:
@@ -114,6 +122,8 @@ class LPlusOne:
                 mask.update(b_mask)
             with torch.no_grad():
                 x = run_ops([op], x)
+            if readouts is not None:
+                readouts.append(None if layout is None else layout.readout())
         return modules, mask, layout, x
 
     def through_fixed(self, op: Fixed, x: Tensor, layout: Layout) -> Layout:

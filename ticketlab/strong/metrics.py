@@ -62,7 +62,8 @@ def output_errors(construction: Construction, batches: Iterable[Tensor]) -> list
     """After every top-level operation: max |target - ticket| / max |target| over ``batches``.
 
     Rows are reported for operations that end a block (the last op before the next
-    layer), so a layer's row includes its activation and pooling.
+    layer), so a layer's row includes its activation and pooling. Where the source keeps
+    several copies of every unit (burkholz-l1), the first copy of each is compared.
     """
     ops = construction.target_ops
     ticket = construction.ticket()
@@ -80,7 +81,9 @@ def output_errors(construction: Construction, batches: Iterable[Tensor]) -> list
             while position < source_index[k]:
                 source = modules[position](source)
                 position += 1
-            diff[k] = max(diff[k], float((target - source).abs().max()))
+            readout = construction.readouts[k] if construction.readouts else None
+            carried = source if readout is None else source.index_select(1, readout.to(source.device))
+            diff[k] = max(diff[k], float((target - carried).abs().max()))
             scale[k] = max(scale[k], float(target.abs().max()))
     rows = []
     for k, op in enumerate(ops):
