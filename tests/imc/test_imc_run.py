@@ -137,3 +137,13 @@ def test_help_explains_every_imc_option_with_its_default(cli) -> None:  # type: 
     text = " ".join(result.out.split())  # argparse wraps lines anywhere
     for default in ("(default: 10)", "(default: 0.01)", "(default: slow)", "(default: global)", "(default: 2)"):
         assert default in text
+
+
+def test_a_lanczos_basis_too_large_for_memory_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ticketlab.errors import ConfigError
+    from ticketlab.imc import analysis
+
+    monkeypatch.setattr(analysis, "BASIS_BYTES_LIMIT", 1000)
+    with pytest.raises(ConfigError, match="lower --lanczos-steps or use --spectrum layerwise"):
+        run_imc(config(), runs_dir=tmp_path)
+    assert not list(tmp_path.glob("*/result.json"))

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ticketlab.errors import ConfigError
 from ticketlab.imc.config import SpectrumConfig
 from ticketlab.imc.gap import Gap, find_gap
 from ticketlab.imc.hutchinson import hutchinson_diagonal
@@ -25,6 +26,9 @@ from ticketlab.imc.objective import Objective, flat_parameters, model_objective
 from ticketlab.seeding import generator
 
 Log = Callable[[str], None]
+
+# Lanczos keeps one basis vector per step; past this it asks for fewer steps instead.
+BASIS_BYTES_LIMIT = 16 * 2**30
 
 
 @dataclass
@@ -97,6 +101,12 @@ def analyse_block(
     """Steps 2-5 for ``objective`` around ``point`` (see the module docstring)."""
     started = time.monotonic()
     before = objective.hvp_count
+    basis_bytes = min(config.lanczos_steps, objective.size) * objective.size * objective.dtype.itemsize
+    if basis_bytes > BASIS_BYTES_LIMIT:
+        raise ConfigError(
+            f"{name}: {config.lanczos_steps} Lanczos steps over {objective.size:,} weights need "
+            f"{basis_bytes / 2**30:.0f} GiB of basis vectors; lower --lanczos-steps or use --spectrum layerwise"
+        )
 
     def hessian(v: Tensor) -> Tensor:
         return objective.hvp(point, v)
