@@ -111,3 +111,32 @@ def test_bad_sweep_files(tmp_path: Path, text: str, message: str) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read sweep file"):
         load_sweep(tmp_path / "nope.toml")
+
+
+def test_lottery_sweeps_build_lottery_configs_and_keep_branches_apart(tmp_path: Path) -> None:
+    from ticketlab.runs.lottery_config import LotteryRunConfig
+
+    path = write(tmp_path, 'command = "lottery"\n[base]\nlevels = 3\nprune_fraction = 0.2\n'
+                           'branches = ["random-prune"]\nepochs = 2\n[grid]\nseed = [0, 1]\n')
+    points = expand(load_sweep(path))
+    assert [p.branches for p in points] == [("random-prune",)] * 2
+    config = points[1].config
+    assert isinstance(config, LotteryRunConfig) and config.seed == 1 and config.lottery.levels == 3
+    assert config.train.duration == "2ep"
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('command = "lottery"\n[grid]\ncompression = [10]\n', "compression belongs to prune sweeps"),
+        ('[base]\nbranches = ["random-prune"]\n[grid]\nseed = [0]\n', "branches belong to lottery sweeps"),
+    ],
+)
+def test_options_of_the_other_command_make_a_point_invalid(tmp_path: Path, text: str, message: str) -> None:
+    points = expand(load_sweep(write(tmp_path, text)))
+    assert points[0].config is None and message in (points[0].error or "")
+
+
+def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="command must be one of prune, lottery"):
+        load_sweep(write(tmp_path, 'command = "train"\n[grid]\nseed = [0]\n'))

@@ -16,9 +16,10 @@ from ticketlab.cli.parser import (
     stderr,
 )
 from ticketlab.errors import ConfigError
-from ticketlab.report.sweep_report import pivot, summary_rows, write_report
+from ticketlab.report.sweep_report import lottery_rows, pivot, summary_rows, write_lottery_report, write_report
+from ticketlab.runs.store import RunDirectory
 from ticketlab.runs.sweep import expand, load_sweep, sweep_id
-from ticketlab.runs.sweep_exec import WorkerOptions, execute
+from ticketlab.runs.sweep_exec import EXECUTORS, WorkerOptions, execute
 
 DESCRIPTION = """\
 Run a grid of `ticketlab prune` runs described by a TOML file, then summarise it.
@@ -27,7 +28,14 @@ The file has a [base] table of options shared by every run (names of `ticketlab 
 options), a [grid] table of lists whose cartesian product gives the runs (compression
 may be a range: { from = 10, to = 10000, per_decade = 4 }), and optionally name = "..."
 and a [report] table (layer_density_compression = 100). See
-experiments/vysogorets2023/sweep.toml.
+experiments/vysogorets2023/sweep.toml. With command = "lottery" at the top every point
+is a `ticketlab lottery` (options such as levels and prune_fraction, and branches =
+["random-prune"]); the summary then has a row per level and a lottery.png.
+
+--executor ray runs every point as a Ray task (pip install 'ticketlab[ray]'), on the
+cluster at --address or on a local Ray instance: a lottery becomes a chain of level
+tasks with its branches fanning out from their level. Results land in the same run
+directories (on storage every node sees), so rerunning redoes only unfinished runs.
 
 Every point is an ordinary run directory under RUNS_DIR, so finished points are skipped
 and a killed sweep started again does only what is left. The sweep directory
@@ -47,6 +55,11 @@ def register(commands: Any) -> None:
         "--threads", type=int, metavar="N",
         help="PyTorch CPU threads per worker (default: the CPU count divided by --jobs)",
     )
+    parser.add_argument("--executor", choices=EXECUTORS, default="local",
+                        help="local (this machine, --jobs processes) or ray (Ray tasks) (default: local)")
+    parser.add_argument("--address", metavar="ADDR",
+                        help="with --executor ray: the cluster to join (host:port, or auto); "
+                        "default: start a local Ray instance")
     add_data_location_options(parser)
     add_device_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="list the points and whether they are finished, run nothing")
@@ -58,6 +71,8 @@ def handle(args: argparse.Namespace) -> int:
     """Run ``ticketlab sweep``."""
     if args.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.address and args.executor != "ray":
+        raise ConfigError("--address only applies to --executor ray")
     spec = load_sweep(args.config)
     points = expand(spec)
     threads = args.threads or max(1, (os.cpu_count() or 1) // args.jobs)
@@ -69,22 +84,25 @@ def handle(args: argparse.Namespace) -> int:
         threads=threads,
     )
     if args.dry_run:
-        from ticketlab.runs.store import RunDirectory
-
         for point in points:
             state = point.error or ("finished" if RunDirectory(args.runs_dir, point.config).is_complete() else "to run")
             print(f"{point.label()}: {state}")
         return 0
     log = (lambda _: None) if args.quiet else stderr
-    outcomes = execute(points, options, jobs=args.jobs, log=log)
+    outcomes = execute(points, options, jobs=args.jobs, log=log, executor=args.executor, address=args.address)
     directory = Path(args.runs_dir) / f"sweep-{spec.name}"
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write_text(directory / "sweep.json", json.dumps(json.loads(sweep_id(spec)), indent=2) + "\n")
-    rows = summary_rows(outcomes, list(spec.grid))
-    files = write_report(
-        rows, directory, list(spec.grid), spec.report.get("layer_density_compression"), title=spec.name
-    )
-    print(pivot(rows))
+    if spec.command == "lottery":
+        lotteries = [RunDirectory(args.runs_dir, p.config).path for p in points if p.config is not None]
+        files = write_lottery_report(lottery_rows(outcomes), directory, list(spec.grid), lotteries, title=spec.name)
+        print((directory / "summary.md").read_text())
+    else:
+        rows = summary_rows(outcomes, list(spec.grid))
+        files = write_report(
+            rows, directory, list(spec.grid), spec.report.get("layer_density_compression"), title=spec.name
+        )
+        print(pivot(rows))
     print(f"\nsweep {directory.absolute()}: " + ", ".join(str(p.name) for p in files))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:

@@ -118,3 +118,48 @@ def write_report(rows: Sequence[dict[str, Any]], directory: Path, grid_keys: Seq
         written.append(plot_layer_density(chosen, directory / "layer_density.png",
                                           title=f"{title} per-layer density at {at:.3g}x (seed {seed})".strip()))
     return written
+
+
+LOTTERY_COLUMNS = ("level", "sparsity", "effective_sparsity", "val_accuracy", "test_accuracy",
+                   "test_accuracy_selected_on_test", "run_dir")
+
+
+def lottery_rows(outcomes: Sequence[Any]) -> list[dict[str, Any]]:
+    """One flat row per level of every lottery point (grid values, status, the level's numbers,
+    and ``<branch>_test_accuracy`` per branch); a point without a result gives one row."""
+    rows = []
+    for outcome in outcomes:
+        base: dict[str, Any] = {**outcome.point.values, "status": outcome.status, "error": outcome.error}
+        levels = (outcome.result or {}).get("levels") or [{}]
+        for level in levels:
+            row = {**base, **{k: level[k] for k in LOTTERY_COLUMNS if k in level}}
+            for name, branch in level.get("branches", {}).items():
+                row[f"{name}_test_accuracy"] = branch["test_accuracy"]
+            rows.append(row)
+    return rows
+
+
+def write_lottery_report(rows: Sequence[dict[str, Any]], directory: Path, grid_keys: Sequence[str],
+                         lotteries: Sequence[Path], title: str = "") -> list[Path]:
+    """``summary.csv``, ``summary.md`` (per setting: level, % remaining, trunk and branches, mean
+    over seeds) and ``lottery.png`` of a lottery sweep; returns the files written."""
+    from ticketlab.report.lottery_report import group_settings, markdown_table, plot_lotteries
+
+    directory.mkdir(parents=True, exist_ok=True)
+    branch_columns = sorted({k for r in rows for k in r if k.endswith("_test_accuracy") and k != "test_accuracy"
+                             and k != "test_accuracy_selected_on_test"})
+    columns = list(dict.fromkeys([*grid_keys, "status", *LOTTERY_COLUMNS, *branch_columns, "error"]))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    written = [directory / "summary.csv"]
+    atomic_write_text(written[0], buffer.getvalue())
+    finished = [p for p in lotteries if (p / "result.json").exists()]
+    text = f"# {title or 'sweep'}\n\n" + (markdown_table(group_settings(finished)) if finished else "no finished lottery")
+    written.append(directory / "summary.md")
+    atomic_write_text(written[-1], text + "\n")
+    if finished:
+        written.append(plot_lotteries(group_settings(finished), directory / "lottery.png"))
+    return written

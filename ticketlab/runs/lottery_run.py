@@ -101,18 +101,25 @@ def run_lottery(
     if run.is_complete() and set(branches) <= set(run.read_result().get("branches", [])):
         session.log(f"already complete: {run.path}")
         return run.read_result()
-    rewind_step = lottery.rewind_step()
-    run.prepare()
-    if not run.file("model_init.pt").exists():
-        run.save_checkpoint({"model": lottery.build().state_dict()}, "model_init.pt")
-    if rewind_step == 0 and not run.file("rewind.pt").exists():
-        run.save_checkpoint({"model": lottery.state("model_init.pt")}, "rewind.pt")
+    rewind_step = start_lottery(lottery)
     levels = []
     for level in range(config.lottery.levels + 1):
         levels.append(run_level(lottery, level, rewind_step, list(branches)))
     result = summarise(lottery, levels, list(branches))
     run.write_result(result)
     return result
+
+
+def start_lottery(lottery: Lottery) -> int:
+    """Check the rewind point, create the directory and the initial weights; the rewind step."""
+    run = lottery.run
+    rewind_step = lottery.rewind_step()
+    run.prepare()
+    if not run.file("model_init.pt").exists():
+        run.save_checkpoint({"model": lottery.build().state_dict()}, "model_init.pt")
+    if rewind_step == 0 and not run.file("rewind.pt").exists():
+        run.save_checkpoint({"model": lottery.state("model_init.pt")}, "rewind.pt")
+    return rewind_step
 
 
 def run_level(lottery: Lottery, level: int, rewind_step: int, branches: list[str]) -> dict[str, Any]:

@@ -16,8 +16,11 @@ lists whose cartesian product gives the points, and an optional ``[report]`` tab
     [report]
     layer_density_compression = 100      # per-layer density plot at this compression
 
-Option names are those of ``ticketlab prune`` (dashes or underscores). Every run is an
-ordinary ``prune`` run, so a point already finished (by this or any sweep) is skipped,
+Option names are those of ``ticketlab prune`` (dashes or underscores). With
+``command = "lottery"`` at the top, every point is a ``ticketlab lottery`` instead (its
+options, e.g. ``levels`` and ``prune_fraction``; ``branches = ["random-prune"]`` in [base]
+or [grid] names the ablations, which are not part of a lottery's config). Every run is
+an ordinary run directory, so a point already finished (by this or any sweep) is skipped,
 and a killed sweep started again redoes only what is unfinished.
 """
 
@@ -32,7 +35,10 @@ from typing import Any
 
 from ticketlab.config import canonical_json, from_dict, nest_values
 from ticketlab.errors import ConfigError, TicketlabError
+from ticketlab.runs.lottery_config import LotteryRunConfig
 from ticketlab.runs.prune_config import PruneRunConfig
+
+COMMANDS: dict[str, type] = {"prune": PruneRunConfig, "lottery": LotteryRunConfig}
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,6 +57,7 @@ class SweepSpec:
     base: dict[str, Any]
     grid: dict[str, list[Any]]
     report: dict[str, Any]
+    command: str = "prune"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +65,9 @@ class SweepPoint:
     """One grid point: its grid values, and its config or why it has none."""
 
     values: dict[str, Any]
-    config: PruneRunConfig | None
+    config: PruneRunConfig | LotteryRunConfig | None
     error: str | None = None
+    branches: tuple[str, ...] = ()
 
     def label(self) -> str:
         """A short human label made of the grid values."""
@@ -75,9 +83,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise ConfigError(f"cannot read sweep file {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"sweep file {path} is not valid TOML: {exc}") from None
-    unknown = sorted(set(raw) - {"name", "base", "grid", "report"})
+    unknown = sorted(set(raw) - {"name", "command", "base", "grid", "report"})
     if unknown:
-        raise ConfigError(f"sweep file {path}: unknown table(s) {', '.join(unknown)}; use name, base, grid, report")
+        raise ConfigError(f"sweep file {path}: unknown table(s) or key(s) {', '.join(unknown)}; use name, command, base, grid, report")
+    command = str(raw.get("command", "prune"))
+    if command not in COMMANDS:
+        raise ConfigError(f"sweep file {path}: command must be one of {', '.join(COMMANDS)}, got '{command}'")
     grid: dict[str, list[Any]] = {}
     for key, value in raw.get("grid", {}).items():
         if key == "compression" and isinstance(value, dict):
@@ -87,7 +98,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
         grid[key] = value
     if "compression" in grid and "sparsity" in grid:
         raise ConfigError(f"sweep file {path}: give compression or sparsity in the grid, not both")
-    spec = SweepSpec(str(raw.get("name", path.stem)), dict(raw.get("base", {})), grid, dict(raw.get("report", {})))
+    spec = SweepSpec(str(raw.get("name", path.stem)), dict(raw.get("base", {})), grid, dict(raw.get("report", {})),
+                     command)
     clash = sorted(set(spec.base) & set(spec.grid))
     if clash:
         raise ConfigError(f"sweep file {path}: {', '.join(clash)} in both [base] and [grid]")
@@ -112,15 +124,21 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
     keys = list(spec.grid)
     for combo in itertools.product(*(spec.grid[k] for k in keys)):
         values = dict(zip(keys, combo))
+        flat = {k.replace("-", "_"): v for k, v in {**spec.base, **values}.items()}
+        branches = flat.pop("branches", [])
+        branches = tuple(branches.split(",") if isinstance(branches, str) else branches)
         try:
-            points.append(SweepPoint(values, config_from_values({**spec.base, **values})))
+            if branches and spec.command != "lottery":
+                raise ConfigError("branches belong to lottery sweeps (command = \"lottery\")")
+            points.append(SweepPoint(values, config_from_values(flat, spec.command), branches=branches))
         except TicketlabError as exc:
-            points.append(SweepPoint(values, None, str(exc)))
+            points.append(SweepPoint(values, None, str(exc), branches))
     return points
 
 
-def config_from_values(values: dict[str, Any]) -> PruneRunConfig:
-    """A prune-run config from flat option values, with epochs/iterations/compression."""
+def config_from_values(values: dict[str, Any], command: str = "prune") -> PruneRunConfig | LotteryRunConfig:
+    """A run config of ``command`` from flat option values, with epochs/iterations/compression."""
+    cls = COMMANDS[command]
     values = {k.replace("-", "_"): v for k, v in values.items()}
     if "epochs" in values and "iterations" in values:
         raise ConfigError("give epochs or iterations, not both")
@@ -130,14 +148,16 @@ def config_from_values(values: dict[str, Any]) -> PruneRunConfig:
     if "iterations" in values:
         duration = f"{int(values.pop('iterations'))}it"
     if "compression" in values:
+        if command != "prune":
+            raise ConfigError("compression belongs to prune sweeps; a lottery's sparsity follows from its levels")
         compression = float(values.pop("compression"))
         if compression < 1:
             raise ConfigError(f"compression must be at least 1, got {compression}")
         values["sparsity"] = 1.0 - 1.0 / compression
-    nested = nest_values(PruneRunConfig, values)
+    nested = nest_values(cls, values)
     if duration is not None:
         nested.setdefault("train", {})["duration"] = duration
-    return from_dict(PruneRunConfig, nested)
+    return from_dict(cls, nested)
 
 
 def sweep_id(spec: SweepSpec) -> str:

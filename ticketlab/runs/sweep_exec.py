@@ -1,4 +1,4 @@
-"""Executing a sweep: every point as a ``prune`` run, serially or in worker processes."""
+"""Executing a sweep: every point as a run, serially, in worker processes or on Ray."""
 
 from __future__ import annotations
 
@@ -13,10 +13,15 @@ from typing import Any
 
 from ticketlab.errors import TicketlabError
 from ticketlab.runs.execute import Session, quiet
+from ticketlab.runs.lottery_config import LotteryRunConfig
+from ticketlab.runs.lottery_run import run_lottery
 from ticketlab.runs.prune_config import PruneRunConfig
 from ticketlab.runs.prune_run import run_prune
 from ticketlab.runs.store import RunDirectory
 from ticketlab.runs.sweep import SweepPoint
+
+EXECUTORS = ("local", "ray")
+Outcome = tuple[str, "dict[str, Any] | None", "str | None", float]
 
 Log = Callable[[str], None]
 
@@ -46,7 +51,7 @@ class WorkerOptions:
 _SESSION: Session | None = None
 
 
-def _session(options: WorkerOptions) -> Session:
+def worker_session(options: WorkerOptions) -> Session:
     # One session per process, so each worker decodes the data set once.
     global _SESSION
     if _SESSION is None:
@@ -60,12 +65,21 @@ def _session(options: WorkerOptions) -> Session:
     return _SESSION
 
 
-def run_point(config: PruneRunConfig, options: WorkerOptions) -> tuple[str, dict[str, Any] | None, str | None, float]:
-    """Run one point; user errors make it "invalid", anything else "failed" (with the cause)."""
+def run_point(
+    config: PruneRunConfig | LotteryRunConfig, options: WorkerOptions, branches: tuple[str, ...] = ()
+) -> Outcome:
+    """Run one point (a prune run or a whole lottery); see :func:`guarded`."""
+    session = worker_session(options)
+    if isinstance(config, LotteryRunConfig):
+        return guarded(lambda: run_lottery(config, runs_dir=options.runs_dir, branches=branches, session=session))
+    return guarded(lambda: run_prune(config, runs_dir=options.runs_dir, session=session))
+
+
+def guarded(work: Callable[[], dict[str, Any]]) -> Outcome:
+    """Run ``work``; user errors make it "invalid", anything else "failed" (with the cause)."""
     started = time.monotonic()
     try:
-        result = run_prune(config, runs_dir=options.runs_dir, session=_session(options))
-        return "done", result, None, time.monotonic() - started
+        return "done", work(), None, time.monotonic() - started
     except TicketlabError as exc:
         return "invalid", None, str(exc), time.monotonic() - started
     except Exception as exc:  # noqa: BLE001 - one broken point must not stop the sweep
@@ -74,8 +88,17 @@ def run_point(config: PruneRunConfig, options: WorkerOptions) -> tuple[str, dict
         return "failed", None, f"{type(exc).__name__}: {exc} (at {where})", time.monotonic() - started
 
 
-def execute(points: list[SweepPoint], options: WorkerOptions, *, jobs: int = 1, log: Log = quiet) -> list[PointOutcome]:
-    """Run every point not yet finished; ``jobs`` worker processes when more than one."""
+def execute(
+    points: list[SweepPoint],
+    options: WorkerOptions,
+    *,
+    jobs: int = 1,
+    log: Log = quiet,
+    executor: str = "local",
+    address: str | None = None,
+) -> list[PointOutcome]:
+    """Run every point not yet finished: locally (``jobs`` worker processes when more than
+    one) or as Ray tasks (``executor="ray"``, on the cluster at ``address`` or a local one)."""
     outcomes: list[PointOutcome | None] = [None] * len(points)
     pending: list[int] = []
     for i, point in enumerate(points):
@@ -90,20 +113,24 @@ def execute(points: list[SweepPoint], options: WorkerOptions, *, jobs: int = 1, 
     log(f"sweep: {len(points)} points, {len(pending)} to run, {len(points) - len(pending)} finished or invalid")
     done = 0
 
-    def record(i: int, outcome: tuple[str, dict[str, Any] | None, str | None, float]) -> None:
+    def record(i: int, outcome: Outcome) -> None:
         nonlocal done
         status, result, error, seconds = outcome
         outcomes[i] = PointOutcome(points[i], status, result, error, seconds)
         done += 1
         log(f"[{done:>{len(str(len(pending)))}}/{len(pending)}] {points[i].label()}: {describe(outcomes[i])}")
 
-    if jobs <= 1:
+    if executor == "ray":
+        from ticketlab.runs.ray_exec import execute_on_ray
+
+        execute_on_ray([(i, points[i]) for i in pending], options, record, address=address)
+    elif jobs <= 1:
         for i in pending:
-            record(i, run_point(points[i].config, options))  # type: ignore[arg-type]
+            record(i, run_point(points[i].config, options, points[i].branches))  # type: ignore[arg-type]
     else:
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            futures = {pool.submit(run_point, points[i].config, options): i for i in pending}
+            futures = {pool.submit(run_point, points[i].config, options, points[i].branches): i for i in pending}
             for future in concurrent.futures.as_completed(futures):
                 record(futures[future], future.result())
     return [o for o in outcomes if o is not None]
@@ -116,6 +143,10 @@ def describe(outcome: PointOutcome | None) -> str:
     if outcome.status in ("invalid", "failed"):
         return f"{outcome.status}: {outcome.error}"
     result = outcome.result or {}
+    if "levels" in result:  # a lottery
+        last = result["levels"][-1]
+        return (f"{len(result['levels'])} levels, last at sparsity {last['sparsity']:.4f}: "
+                f"test {100 * last['test_accuracy']:.2f}% in {outcome.seconds:.1f}s")
     effective = result.get("effective_sparsity")
     text = f"test {100 * result['test_accuracy']:.2f}%"
     if effective is not None:
