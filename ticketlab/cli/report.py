@@ -1,4 +1,4 @@
-"""``ticketlab report``: plots and tables over lottery directories."""
+"""``ticketlab report``: plots and tables over lottery directories, or the experiments page."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
+from ticketlab.errors import ConfigError
+from ticketlab.report.experiments import write_experiments_report
 from ticketlab.report.lottery_report import (
     find_lotteries,
     group_settings,
@@ -21,14 +23,22 @@ branch, with the mean and standard deviation over lotteries that differ only in 
 
 DIR may be a lottery directory or any folder holding them (e.g. a runs directory).
 Writes lottery.png and lottery.md into --out and prints the table.
+
+With --experiments instead of DIRs: one HTML page (report.html) and the same in Markdown
+(report.md) with every table and plot of the five seed papers' finished experiments, each
+README's comparison with the paper's numbers included (images copied to --out/images).
 """
 
 
 def register(commands: Any) -> None:
     """Add the ``report`` subcommand."""
     parser = commands.add_parser("report", help="plot and tabulate lottery runs", description=DESCRIPTION)
-    parser.add_argument("dirs", nargs="+", metavar="DIR", help="lottery directories, or folders holding them")
-    parser.add_argument("--out", default="report", metavar="DIR", help="where lottery.png and lottery.md go (default: report)")
+    parser.add_argument("dirs", nargs="*", metavar="DIR", help="lottery directories, or folders holding them")
+    parser.add_argument("--experiments", action="store_true",
+                        help="the page of all five experiments (experiments/ of the source checkout) instead")
+    parser.add_argument("--out", default="report", metavar="DIR",
+                        help="where the files go: lottery.png and lottery.md, or report.html and report.md "
+                        "(default: report)")
     parser.add_argument(
         "--metric", default="test_accuracy", choices=["test_accuracy", "test_accuracy_selected_on_test", "final_test_accuracy"],
         help="test accuracy at the validation-selected epoch, the best over epochs (seed 004's choice), "
@@ -39,6 +49,12 @@ def register(commands: Any) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Run ``ticketlab report``."""
+    if args.experiments == bool(args.dirs):
+        raise ConfigError("give lottery DIRs or --experiments, not both and not neither")
+    if args.experiments:
+        for path in write_experiments_report(args.out):
+            print(path.absolute())
+        return 0
     settings = group_settings(find_lotteries(args.dirs))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
