@@ -15,6 +15,7 @@ from ticketlab.cli import (
     lottery,
     prune,
     report,
+    reproduce,
     robustness,
     strong,
     sweep,
@@ -24,7 +25,7 @@ from ticketlab.cli import (
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, lottery, prune, imc, effective, sweep, report, robustness, target, strong, edge_popup, catalog)
+COMMANDS = (train, lottery, prune, imc, effective, sweep, reproduce, report, robustness, target, strong, edge_popup, catalog)
 
 
 def build_parser() -> Parser:

@@ -1,0 +1,95 @@
+"""``ticketlab reproduce``: run or resume one seed paper's experiment, then write the report."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ticketlab.cli.parser import add_device_option, resolve_device, stderr
+from ticketlab.errors import ConfigError
+from ticketlab.report.experiments import EXPERIMENTS, Experiment, experiment, experiments_root, write_experiments_report
+
+DESCRIPTION = """\
+Run (or resume) one seed paper's experiment from experiments/<name>/ of this checkout,
+then rebuild the page of all experiments (ticketlab report --experiments).
+
+  cunha2022       seed 000: LeNet5's conv layers from a random CNN, n = 5..30
+  burkholz2022    seed 001: 2L and L+1 constructions of sparse CNN and ResNet targets
+  zhang2021       seed 002: IMC against IMP and pruning at init
+  vysogorets2023  seed 003: the LeNet-300-100 pruning-at-init sweep, direct vs effective
+  varma2022       seed 004: data-efficient tickets, clean and corrupted accuracy
+
+Every run is an ordinary run directory under --runs-dir, so a reproduction killed
+anywhere resumes where it stopped. --scale full is the paper's own scale, for GPUs:
+varma2022 defines one apart from its CPU scale; cunha2022 already runs at the paper's
+scale (both scales are the same run); the others have only their CPU scale and refuse
+--scale full (their READMEs say what the paper's scale changes).
+"""
+
+
+def register(commands: Any) -> None:
+    """Add the ``reproduce`` subcommand."""
+    parser = commands.add_parser("reproduce", help="run or resume a seed paper's experiment", description=DESCRIPTION)
+    parser.add_argument("name", choices=list(EXPERIMENTS), help="the experiment")
+    parser.add_argument("--scale", choices=("cpu", "full"), default="cpu",
+                        help="cpu (shortened for 2 CPU cores) or full (the paper's scale) (default: cpu)")
+    parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories go (default: runs)")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N",
+                        help="points run in parallel, for the experiments whose driver has them (default: 1)")
+    add_device_option(parser)
+    parser.add_argument("--report", default="report", metavar="DIR",
+                        help="where report.html and report.md are written afterwards (default: report)")
+    parser.set_defaults(handler=handle)
+
+
+def driver_command(exp: Experiment, root: Path, args: argparse.Namespace, device: str) -> list[str]:
+    """The command that runs ``exp`` with the options it understands."""
+    folder = root / exp.name
+    if exp.sweep is not None:
+        command = [sys.executable, "-m", "ticketlab", "sweep", str(folder / exp.sweep)]
+    else:
+        command = [sys.executable, str(folder / "run.py")]
+        if exp.scale_flag:
+            command += ["--scale", args.scale]
+    command += ["--runs-dir", args.runs_dir, "--device", device]
+    if exp.jobs:
+        command += ["--jobs", str(args.jobs)]
+    return command
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run ``ticketlab reproduce``."""
+    exp = experiment(args.name)
+    if args.scale not in exp.scales:
+        raise ConfigError(f"{exp.name} has no --scale {args.scale} configuration; it runs at the scale its README "
+                          "states (use --scale cpu)")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be at least 1, got {args.jobs}")
+    root = experiments_root()
+    command = driver_command(exp, root, args, resolve_device(args.device))
+    stderr("reproduce: " + " ".join(command))
+    status = subprocess.run(command, check=False).returncode
+    if status != 0:
+        raise ConfigError(f"{exp.name}: its driver stopped with status {status}; run the same command to resume")
+    if exp.sweep is not None:
+        copy_sweep_results(root / exp.name, Path(args.runs_dir))
+    for path in write_experiments_report(args.report, root):
+        print(path.absolute())
+    return 0
+
+
+def copy_sweep_results(folder: Path, runs_dir: Path) -> None:
+    """A sweep's summary and plots into the experiment's results/ (what its README shows)."""
+    from ticketlab.runs.sweep import load_sweep
+
+    spec = load_sweep(folder / "sweep.toml")
+    source = runs_dir / f"sweep-{spec.name}"
+    results = folder / "results"
+    results.mkdir(exist_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.suffix in (".csv", ".md", ".png"):
+            shutil.copyfile(path, results / path.name)
