@@ -117,6 +117,7 @@ def test_pinned_defaults() -> None:
             "lr_drop_factor": 0.1,
             "eval_every": 1,
             "warmup": "0it",
+            "precision": "fp32",
         },
         "prunable": {"prunable": "conv,linear"},
         "sparsity": None,

@@ -136,3 +136,25 @@ def test_eval_every_skips_evaluations_but_not_the_last(data: DataBundle) -> None
     history = Trainer(model, data, TrainConfig(duration="5ep", batch_size=32, eval_every=2), seed=0).run()
     assert [h["test_accuracy"] is not None for h in history] == [False, True, False, True, True]
     assert all(h["train_loss"] is not None for h in history)
+
+
+def test_bf16_mixed_precision_trains_under_the_mask_and_keeps_fp32_weights() -> None:
+    data = load_data(DataConfig(dataset="synthetic", synthetic_shape="1x8x8", synthetic_train=200, synthetic_test=40))
+    model = build_model("lenet300", (1, 8, 8), 10, seed=0, width=0.2)
+    mask = uniform_random_mask(full_mask(model), 0.8, torch.Generator().manual_seed(0))
+    trainer = Trainer(model, data, TrainConfig(duration="3ep", batch_size=20, precision="bf16", weight_decay=1e-3),
+                      seed=0, mask=mask)
+    history = trainer.run()
+    params = dict(model.named_parameters())
+    assert all(params[name].dtype == torch.float32 for name in params)
+    assert all(torch.all(params[name][~m] == 0) for name, m in mask.items())
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_fp16_needs_cuda() -> None:
+    from ticketlab.errors import ConfigError
+
+    data = load_data(DataConfig(dataset="synthetic", synthetic_shape="1x8x8", synthetic_train=40, synthetic_test=10))
+    model = build_model("lenet300", (1, 8, 8), 10, seed=0, width=0.2)
+    with pytest.raises(ConfigError, match="fp16 needs a CUDA device"):
+        Trainer(model, data, TrainConfig(precision="fp16"), seed=0)

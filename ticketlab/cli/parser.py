@@ -72,6 +72,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="also checkpoint within an epoch at this interval; epochs always end with one (default: 10)",
     )
+    group.add_argument(
+        "--tensorboard", metavar="DIR",
+        help="also write every epoch's metrics as TensorBoard event files under DIR (needs tensorboard; default: none)",
+    )
     group.add_argument("--json", action="store_true", help="print result.json on stdout (the table goes to stderr)")
     group.add_argument("--quiet", action="store_true", help="no progress lines")
 
@@ -111,12 +115,18 @@ def session_from_args(args: argparse.Namespace) -> Session:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     minutes = args.checkpoint_minutes
+    tensorboard = getattr(args, "tensorboard", None)
+    if tensorboard is not None:
+        from ticketlab.runs.tensorboard import check_tensorboard
+
+        check_tensorboard()
     return Session(
         device=resolve_device(args.device),
         log=(lambda _: None) if args.quiet else stderr,
         checkpoint_seconds=minutes * 60 if minutes > 0 else None,
         data_dir=args.data_dir,
         download=args.download,
+        tensorboard=tensorboard,
     )
 
 

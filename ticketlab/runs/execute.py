@@ -44,6 +44,7 @@ class Session:
     data_dir: str | Path | None = None
     download: bool = False
     cache_data: bool = False
+    tensorboard: str | Path | None = None  # a folder for TensorBoard event files, or None
     _cache: dict[DataConfig, DataBundle] = field(default_factory=dict, repr=False)
 
     def load_data(self, config: DataConfig) -> DataBundle:
@@ -98,12 +99,19 @@ def train_in_run(
         wall_before = float(state["wall_seconds"])
         session.log(f"resuming {run.path.name} at epoch {trainer.epoch}, step {trainer.step}/{trainer.total_steps}")
     run.write_metrics(trainer.history, metrics)
+    sink = None
+    if session.tensorboard is not None:
+        from ticketlab.runs.tensorboard import TensorBoardSink
+
+        sink = TensorBoardSink(session.tensorboard, unit_name(run))
 
     def wall_seconds() -> float:
         return wall_before + time.monotonic() - started
 
     def on_epoch_end(row: dict[str, Any]) -> None:
         run.append_metrics(row, metrics)
+        if sink is not None:
+            sink.add(row)
         session.log(epoch_line(row, trainer.total_epochs))
         earlier = [h["val_accuracy"] for h in trainer.history[:-1] if h.get("val_accuracy") is not None]
         if keep_best and row.get("val_accuracy") is not None and row["val_accuracy"] > max(earlier, default=-1.0):
@@ -113,13 +121,25 @@ def train_in_run(
     def on_checkpoint() -> None:
         run.save_checkpoint({"trainer": trainer.state_dict(), "wall_seconds": wall_seconds()}, checkpoint)
 
-    trainer.run(
-        on_epoch_end=on_epoch_end,
-        on_checkpoint=on_checkpoint,
-        checkpoint_seconds=session.checkpoint_seconds,
-        on_step=on_step,
-    )
+    try:
+        trainer.run(
+            on_epoch_end=on_epoch_end,
+            on_checkpoint=on_checkpoint,
+            checkpoint_seconds=session.checkpoint_seconds,
+            on_step=on_step,
+        )
+    finally:
+        if sink is not None:
+            sink.close()
     return trainer, wall_seconds()
+
+
+def unit_name(run: RunDirectory) -> str:
+    """``<run directory>/<unit>/...``: where a unit's TensorBoard events go."""
+    top = run
+    while top.parent is not None:
+        top = top.parent
+    return str(run.path.relative_to(top.path.parent))
 
 
 def train_and_save(

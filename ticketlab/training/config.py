@@ -9,6 +9,7 @@ from ticketlab.errors import ConfigError
 from ticketlab.training.duration import Duration, parse_points
 
 OPTIMIZERS = ("sgd", "adam")
+PRECISIONS = ("fp32", "bf16", "fp16")
 SCHEDULES = ("constant", "step", "cosine")
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.001}
 
@@ -52,9 +53,16 @@ class TrainConfig:
     warmup: str = option(
         "0it", "linear warmup from 0 to LR over this many Nep or Nit at the start", metavar="LENGTH"
     )
+    precision: str = option(
+        "fp32",
+        "arithmetic of the training forward pass: fp32, or mixed precision with bf16 (CPU or GPU) or fp16 "
+        "(CUDA only, with loss scaling); weights, optimizer and evaluation stay fp32",
+        choices=PRECISIONS,
+    )
 
     def __post_init__(self) -> None:
         check_choice(self.optimizer, "--optimizer", OPTIMIZERS)
+        check_choice(self.precision, "--precision", PRECISIONS)
         check_choice(self.schedule, "--schedule", SCHEDULES)
         Duration.parse(self.duration, "training length")
         if self.batch_size < 1:

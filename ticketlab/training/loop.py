@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ticketlab.data import DataBundle, num_batches, train_batches
+from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
 from ticketlab.training.config import TrainConfig
 from ticketlab.training.evaluate import evaluate
@@ -58,6 +59,12 @@ class Trainer:
         self.eval_batch_size = eval_batch_size
         self.enforcer = MaskEnforcer(model, mask) if mask else None
         self.optimizer = build_optimizer(model.parameters(), config)
+        self.device_type = data.train.x.device.type
+        if config.precision == "fp16" and self.device_type != "cuda":
+            raise ConfigError("--precision fp16 needs a CUDA device; use bf16 on the CPU")
+        self.autocast_dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[config.precision]
+        # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
+        self.scaler = torch.amp.GradScaler("cuda") if config.precision == "fp16" else None
         self.steps_per_epoch = num_batches(int(data.train.y.shape[0]), config.batch_size)
         self.total_steps = config.length.to_steps(self.steps_per_epoch)
         self.total_epochs = math.ceil(self.total_steps / self.steps_per_epoch)
@@ -95,6 +102,7 @@ class Trainer:
             "epoch_seconds": self._epoch_seconds,
             "train_seconds": self.train_seconds,
             "history": list(self.history),
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -109,6 +117,8 @@ class Trainer:
         self._epoch_seconds = float(state["epoch_seconds"])
         self.train_seconds = float(state["train_seconds"])
         self.history = list(state["history"])
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
 
     def run(
         self,
@@ -174,13 +184,22 @@ class Trainer:
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        out = self.model(x)
-        loss = F.cross_entropy(out, y)
+        with torch.autocast(self.device_type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+            out = self.model(x)
+            loss = F.cross_entropy(out.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+            self.scaler.unscale_(self.optimizer)
+        else:
+            loss.backward()
         if self.enforcer is not None:
             self.enforcer.mask_gradients()
-        self.optimizer.step()
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
         if self.enforcer is not None:
             self.enforcer.mask_weights()
         # Running sums stay on the device (no sync per step); float64 for the loss sum.
