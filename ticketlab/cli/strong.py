@@ -9,6 +9,7 @@ from ticketlab.cli.options import add_config_arguments, config_from_args
 from ticketlab.cli.parser import (
     add_data_location_options,
     add_device_option,
+    resolve_device,
     print_result,
     stderr,
 )
@@ -61,7 +62,8 @@ def register(commands: Any) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Run ``ticketlab strong``."""
     strong = config_from_args(StrongConfig, args)
-    session = Session(log=(lambda _: None) if args.quiet else stderr, data_dir=args.data_dir, download=args.download)
+    session = Session(device=resolve_device(args.device), log=(lambda _: None) if args.quiet else stderr,
+                      data_dir=args.data_dir, download=args.download)
     result = run_strong(args.target, strong, seed=args.seed, runs_dir=args.runs_dir, session=session)
     print_result(args, summary(result), result)
     return 0

@@ -112,16 +112,16 @@ def _source_positions(ops: list[Op], modules: list[nn.Module]) -> list[int]:
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 500) -> float:
-    """Top-1 accuracy of ``model`` on ``(x, y)``, run in float32.
+def accuracy(model: nn.Module, x: Tensor, y: Tensor, batch_size: int = 500, device: str = "cpu") -> float:
+    """Top-1 accuracy of ``model`` on ``(x, y)``, run in float32 on ``device``.
 
     A ticket's logits differ from the float64 construction's by about 1e-7 relative in
     float32, which changes no argmax that is not already a tie; float64 convolutions
     are several times slower on CPUs.
     """
-    model = copy.deepcopy(model).float().eval()
+    model = copy.deepcopy(model).float().eval().to(device)
     correct = 0
     for start in range(0, x.shape[0], batch_size):
-        out = model(x[start:start + batch_size].float())
-        correct += int((out.argmax(dim=1) == y[start:start + batch_size]).sum())
+        out = model(x[start:start + batch_size].float().to(device))
+        correct += int((out.argmax(dim=1) == y[start:start + batch_size].to(device)).sum())
     return correct / max(int(x.shape[0]), 1)
