@@ -183,3 +183,16 @@ def test_block_output_errors_read_the_copies_of_every_unit(name: str, shape: tup
     if name != "resnet20":
         assert all(r["max_rel_error"] < 0.1 for r in rows)
     assert rows[-1]["max_rel_error"] == pytest.approx(relative_error(model, built.ticket(), shape), rel=1e-9)
+
+
+SUPPORTED = [("cunha", "relu"), ("cunha", "leaky-relu"), ("burkholz-2l", "relu"), ("burkholz-2l", "leaky-relu"),
+             ("burkholz-2l", "tanh"), ("burkholz-l1", "relu"), ("burkholz-l1", "leaky-relu"), ("burkholz-l1", "tanh")]
+
+
+@pytest.mark.parametrize("construction, activation", SUPPORTED)
+def test_every_construction_and_activation_converges_on_a_tiny_cnn(construction: str, activation: str) -> None:
+    """cnn3 at 4 channels: more random candidates per weight give a closer ticket (n = 10 -> 24)."""
+    model = target("cnn3", (1, 8, 8), 0.125, activation)
+    coarse, fine = (relative_error(model, construct(model, (1, 8, 8), construction=construction, n=n).ticket(),
+                                   (1, 8, 8)) for n in (10, 24))
+    assert fine < 0.2 and fine < coarse / 2
