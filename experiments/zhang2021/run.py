@@ -60,10 +60,12 @@ def imc_config(model: str, seed: int, **select: Any) -> IMCRunConfig:
                         select=SelectConfig(**select), seed=seed)
 
 
-def row(model: str, seed: int, method: str, result: dict[str, Any], sparsity: float, setting: str) -> dict[str, Any]:
-    return {"model": model, "seed": seed, "method": method, "setting": setting, "sparsity": sparsity,
-            "remaining": 100 * (1 - sparsity), "test_accuracy": result["test_accuracy"],
-            "run_dir": result["run_dir"]}
+def row(model: str, seed: int, method: str, result: dict[str, Any], target: float, setting: str) -> dict[str, Any]:
+    """One table row; ``target`` is the sparsity asked for (the realised one differs by rounding)."""
+    return {"model": model, "seed": seed, "method": method, "setting": setting, "sparsity": target,
+            "remaining": 100 * (1 - target), "realised_sparsity": result["sparsity"],
+            "effective_remaining": 100 * (1 - result["effective_sparsity"]),
+            "test_accuracy": result["test_accuracy"], "run_dir": result["run_dir"]}
 
 
 def run_point(model: str, seed: int, threads: int, device: str) -> dict[str, Any]:
@@ -87,13 +89,15 @@ def run_point(model: str, seed: int, threads: int, device: str) -> dict[str, Any
         for sparsity in FIXED:
             fixed = run_imc(imc_config(model, seed, keep=keep, budget="fixed", sparsity=sparsity), runs_dir=runs_dir,
                             session=session)
-            rows.append(row(model, seed, f"IMC-{keep}", fixed, fixed["sparsity"], "fixed"))
+            rows.append(row(model, seed, f"IMC-{keep}", fixed, sparsity, "fixed"))
     lottery = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                            lottery=LotteryConfig(levels=IMP_LEVELS, prune_fraction=0.5), seed=seed),
                           runs_dir=runs_dir, session=session)
     for level in lottery["levels"][1:]:
-        if any(abs(level["sparsity"] - s) < 1e-6 for s in FIXED):
-            rows.append(row(model, seed, "IMP", level, level["sparsity"], "fixed"))
+        # Global IMP keeps round(0.5^L d) weights: within one weight of the fixed sparsity.
+        near = [s for s in FIXED if abs(level["sparsity"] - s) <= 1.0 / level["total"]]
+        if near:
+            rows.append(row(model, seed, "IMP", level, near[0], "fixed"))
     dense = lottery["levels"][0]
     rows.append(row(model, seed, "dense", dense, 0.0, "dense"))
     targets = [(s, "fixed") for s in FIXED] + [(s, f"picked by IMC-{k}") for k, s in picked.items() if 0 < s < 1]
@@ -102,13 +106,13 @@ def run_point(model: str, seed: int, threads: int, device: str) -> dict[str, Any
             pruned = run_prune(PruneRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                               pruning=PruneConfig(method=method, quota="igq", sparsity=sparsity),
                                               seed=seed), runs_dir=runs_dir, session=session)
-            rows.append(row(model, seed, f"{method}/igq", pruned, pruned["sparsity"], setting))
+            rows.append(row(model, seed, f"{method}/igq", pruned, sparsity, setting))
         if setting != "fixed":
             one_shot = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                                     lottery=LotteryConfig(levels=1, prune_fraction=sparsity), seed=seed),
                                    runs_dir=runs_dir, session=session)
             level = one_shot["levels"][1]
-            rows.append(row(model, seed, "IMP (one-shot)", level, level["sparsity"], setting))
+            rows.append(row(model, seed, "IMP (one-shot)", level, sparsity, setting))
     return {"rows": rows, "spectrum": spectrum, "seconds": time.monotonic() - started}
 
 
@@ -127,15 +131,18 @@ def mean_pm(values: list[float]) -> str:
 
 def accuracy_table(rows: list[dict[str, Any]]) -> str:
     """Mean ± std test accuracy over seeds, one line per model, setting, method and sparsity."""
-    cells: dict[tuple[str, str, str, str], list[float]] = {}
+    cells: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
     for r in rows:
-        cells.setdefault((r["model"], r["setting"], f"{r['remaining']:.4g}", r["method"]), []).append(r["test_accuracy"])
+        cells.setdefault((r["model"], r["setting"], f"{r['remaining']:.4g}", r["method"]), []).append(r)
     order = {"dense": 0, "fixed": 1}
     lines = sorted(cells, key=lambda k: (k[0], order.get(k[1], 2), k[1], -float(k[2]), k[3]))
-    body = [[m, setting, remaining, method, len(cells[(m, setting, remaining, method)]),
-             mean_pm(cells[(m, setting, remaining, method)])] for m, setting, remaining, method in lines]
-    return format_table(["model", "setting", "% weights remaining", "method", "seeds", "test accuracy (%)"], body,
-                        markdown=True)
+    body = []
+    for key in lines:
+        found = cells[key]
+        effective = statistics.fmean(r["effective_remaining"] for r in found)
+        body.append([*key, len(found), f"{effective:.4g}", mean_pm([r["test_accuracy"] for r in found])])
+    return format_table(["model", "setting", "% weights remaining", "method", "seeds", "% effective (mean)",
+                         "test accuracy (%)"], body, markdown=True)
 
 
 def spectrum_table(spectra: dict[str, dict[str, Any]]) -> str:

@@ -93,8 +93,7 @@ def exact(targets: Tensor, candidates: Tensor, threads: int | None = None) -> Te
     goals = targets.numpy()
     left_pick = np.zeros(count, dtype=np.int64)
     right_pick = np.zeros(count, dtype=np.int64)
-    # About 8 MB of float64 per chunk: the sort and the passes after it stay in cache.
-    chunk = max(1, 2**20 // (left_bits.shape[0] + right_bits.shape[0]))
+    chunk = max(1, CHUNK_VALUES // (left_bits.shape[0] + right_bits.shape[0]))
 
     def work(start: int) -> None:
         rows = slice(start, min(start + chunk, count))
@@ -117,6 +116,8 @@ def _bits(m: int) -> np.ndarray:
 
 
 _ONE = np.uint64(1)
+# Sums per chunk of rows: small enough that the sort and the passes after it stay in cache.
+CHUNK_VALUES = 2**20
 
 
 def _closest_pairs(need: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
