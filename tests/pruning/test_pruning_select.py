@@ -54,3 +54,19 @@ def test_ties_only_among_equals_strict_order_elsewhere() -> None:
         assert mask[0] and not mask[1] and not mask[5] and int(mask[2:5].sum()) == 2
         seen.add(tuple(mask.tolist()))
     assert len(seen) == 3  # every pair of the tied three occurs
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mask_from_scores_keeps_what_the_full_ranking_puts_first(seed: int) -> None:
+    """The selection shortcut equals rank_layers + keep_top, ties, NaN and dead entries included."""
+    from ticketlab.pruning.select import keep_top, rank_layers
+
+    g = torch.Generator().manual_seed(seed)
+    scores = {"a": torch.randint(0, 4, (7, 9), generator=g).double(), "b": torch.randn(30, generator=g).double()}
+    scores["b"][::7] = float("nan")
+    alive = {"a": torch.rand(7, 9, generator=g) > 0.3, "b": torch.rand(30, generator=g) > 0.2}
+    counts = {"a": int(alive["a"].sum()) // 2, "b": int(alive["b"].sum()) - 3}
+    fast = mask_from_scores(scores, counts, alive, torch.Generator().manual_seed(seed))
+    ranked = rank_layers(scores, alive, torch.Generator().manual_seed(seed))
+    full = keep_top(ranked, counts, {k: v.shape for k, v in alive.items()})
+    assert all(torch.equal(fast[k], full[k]) for k in alive)

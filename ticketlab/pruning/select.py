@@ -49,18 +49,44 @@ def keep_top(
     return mask
 
 
+def top_alive(scores: Tensor, alive: Tensor, count: int, generator: torch.Generator) -> Tensor:
+    """The first ``count`` entries of :func:`rank_alive`'s order, without sorting.
+
+    Draws the same permutation, then keeps every alive entry above the count-th largest
+    score and, of those equal to it, the first in permuted order: exactly the entries a
+    stable sort of the permuted scores puts first, found by one selection (O(n)).
+    """
+    alive_index = alive.flatten().cpu().nonzero().flatten()
+    shuffled = alive_index[torch.randperm(alive_index.numel(), generator=generator)]
+    if count <= 0:
+        return shuffled[:0]
+    if count >= shuffled.numel():
+        return shuffled
+    values = torch.nan_to_num(scores.detach().flatten().cpu()[shuffled], nan=-math.inf)
+    threshold = values.kthvalue(values.numel() - count + 1).values
+    chosen = values > threshold
+    ties = (values == threshold).nonzero().flatten()
+    chosen[ties[: count - int(chosen.sum())]] = True
+    return shuffled[chosen]
+
+
 def mask_from_scores(
     scores: dict[str, Tensor], counts: dict[str, int], alive: Mask, generator: torch.Generator
 ) -> Mask:
     """Per layer, keep the ``counts[l]`` highest-scoring ALIVE entries (never revives).
 
     A count above the layer's alive count is a ValueError: quotas used iteratively must
-    stay nested. Ties are broken by a random order drawn from ``generator``.
+    stay nested. Ties are broken by a random order drawn from ``generator``, the same as
+    :func:`rank_layers` followed by :func:`keep_top` (one permutation per layer, in mask order).
     """
+    mask: Mask = {}
     for name, m in alive.items():
         if not 0 <= counts[name] <= int(m.sum()):
             raise ValueError(
                 f"{name}: cannot keep {counts[name]} of its {int(m.sum())} alive entries"
             )
-    shapes = {name: m.shape for name, m in alive.items()}
-    return keep_top(rank_layers(scores, alive, generator), counts, shapes)
+    for name, m in alive.items():
+        flat = torch.zeros(m.numel(), dtype=torch.bool)
+        flat[top_alive(scores[name], m, int(counts[name]), generator)] = True
+        mask[name] = flat.view(m.shape)
+    return mask

@@ -184,9 +184,13 @@ class Trainer:
         lr = self.lr_at(self.step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        with torch.autocast(self.device_type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+        if self.autocast_dtype is None:
             out = self.model(x)
-            loss = F.cross_entropy(out.float(), y)
+            loss = F.cross_entropy(out, y)
+        else:
+            with torch.autocast(self.device_type, dtype=self.autocast_dtype):
+                out = self.model(x)
+                loss = F.cross_entropy(out.float(), y)
         self.optimizer.zero_grad(set_to_none=True)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
