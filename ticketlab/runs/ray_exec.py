@@ -98,7 +98,11 @@ def execute_on_ray(
         waiting = list(refs)
         while waiting:
             done, waiting = ray.wait(waiting, num_returns=1)
-            record(refs[done[0]], ray.get(done[0]))
+            try:
+                outcome = ray.get(done[0])
+            except Exception as exc:  # noqa: BLE001 - a task that died (worker lost, import failed)
+                outcome = ("failed", None, f"Ray task failed: {type(exc).__name__}: {str(exc).splitlines()[0]}", 0.0)
+            record(refs[done[0]], outcome)
     finally:
         if owned:
             ray.shutdown()
