@@ -94,3 +94,12 @@ def test_relative_error_by_hand() -> None:
     w_hat = torch.tensor([[1.1, -4.0], [1.8, 0.5]])
     assert relative_error(w, w_hat) == pytest.approx(0.2 / 4.0)
     assert relative_error(torch.zeros(3), torch.zeros(3)) == 0.0
+
+
+def test_subset_sums_by_doubling_follow_the_bit_table() -> None:
+    import numpy as np
+
+    from ticketlab.strong.subset_sum import _bits, subset_sums
+
+    values = np.random.default_rng(0).uniform(-1, 1, (5, 7))
+    assert np.allclose(subset_sums(values), values @ _bits(7).T, rtol=0, atol=1e-14)

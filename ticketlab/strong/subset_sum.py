@@ -3,8 +3,8 @@
 ``solve_subset_sum(targets, candidates)`` solves many independent instances at once
 (target t with its own row of n candidates). Solvers, registered in ``SOLVERS``:
 
-- ``exact``: meet in the middle. The 2^(n/2) subset sums of each half are enumerated as
-  a matrix product with the table of bit patterns; target minus left sums and right sums
+- ``exact``: meet in the middle. The 2^(n/2) subset sums of each half are enumerated by
+  doubling (column k sums the values of k's bits); target minus left sums and right sums
   are sorted together and the closest pair is found among neighbours. Exact (float64,
   up to one ulp) for n up to about 40, vectorised over targets in cache-sized chunks.
 - ``smallest``: seed 001's variant: subsets of size 0, 1, 2, ... in turn, stopping at the
@@ -97,8 +97,8 @@ def exact(targets: Tensor, candidates: Tensor, threads: int | None = None) -> Te
 
     def work(start: int) -> None:
         rows = slice(start, min(start + chunk, count))
-        left = values[rows, :left_n] @ left_bits.T
-        right = values[rows, left_n:] @ right_bits.T
+        left = subset_sums(values[rows, :left_n])
+        right = subset_sums(values[rows, left_n:])
         need, found = _closest_pairs(goals[rows, None] - left, right)
         # The tags moved values by at most one ulp: recover the subsets by nearest value.
         left_pick[rows] = np.abs(goals[rows, None] - left - need[:, None]).argmin(axis=1)
@@ -108,6 +108,22 @@ def exact(targets: Tensor, candidates: Tensor, threads: int | None = None) -> Te
         list(pool.map(work, range(0, count, chunk)))
     mask = np.concatenate([left_bits[left_pick], right_bits[right_pick]], axis=1).astype(bool)
     return torch.from_numpy(mask)
+
+
+def subset_sums(values: np.ndarray) -> np.ndarray:
+    """(rows, 2^m) sums of every subset of each row's m values, column k the subset of k's bits.
+
+    Built by doubling (the sums without value j, then the same plus value j): one add per
+    sum, many times cheaper than the product with the bit table, and in the same order.
+    """
+    rows, m = values.shape
+    sums = np.empty((rows, 2**m))
+    sums[:, 0] = 0.0
+    size = 1
+    for j in range(m):
+        np.add(sums[:, :size], values[:, j : j + 1], out=sums[:, size : 2 * size])
+        size *= 2
+    return sums
 
 
 def _bits(m: int) -> np.ndarray:
