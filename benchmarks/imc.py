@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from ticketlab.data import DataConfig, dataset_status, load_data
+from ticketlab.data import DataConfig, dataset_status
 from ticketlab.imc.config import SpectrumConfig
 from ticketlab.imc.hutchinson import hutchinson_diagonal
 from ticketlab.imc.lanczos import extreme_eigenpairs
