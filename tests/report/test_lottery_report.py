@@ -73,3 +73,17 @@ def test_command_writes_plot_and_table(cli, runs: tuple[Path, list[dict]], tmp_p
 def test_nothing_to_report(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no finished lottery"):
         find_lotteries([tmp_path])
+
+
+def test_a_config_written_before_a_field_existed_groups_with_the_same_setting(tmp_path: Path) -> None:
+    import json
+
+    from ticketlab.report.lottery_report import group_settings
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    for path, seed, train in ((first, 0, {"duration": "2ep"}), (second, 1, {"duration": "2ep", "precision": "fp32"})):
+        path.mkdir()
+        (path / "config.json").write_text(json.dumps({"kind": "lottery", "config": {"train": train, "seed": seed}}))
+        (path / "result.json").write_text(json.dumps({"levels": [], "branches": []}))
+    (setting,) = group_settings([first, second])
+    assert len(setting.results) == 2

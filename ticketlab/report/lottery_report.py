@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ticketlab.config import canonical_json
+from ticketlab.config import canonical_json, from_dict, to_dict
 from ticketlab.errors import ConfigError
 from ticketlab.report.table import format_table, percent
 from ticketlab.runs.store import read_json
@@ -47,8 +47,12 @@ def find_lotteries(paths: Sequence[str | Path]) -> list[Path]:
 def group_settings(lotteries: Sequence[Path]) -> list[Setting]:
     """Group lottery directories by their config without the seed; label what varies."""
     groups: dict[str, Setting] = {}
+    from ticketlab.runs.lottery_config import LotteryRunConfig
+
     for path in lotteries:
-        config = dict(read_json(path / "config.json")["config"])
+        # Through the dataclass, so a config.json written before a field existed (its
+        # default, outside the hash) groups with the same run written later.
+        config = to_dict(from_dict(LotteryRunConfig, read_json(path / "config.json")["config"]))
         config.pop("seed", None)
         key = canonical_json(config)
         groups.setdefault(key, Setting(config)).results.append(read_json(path / "result.json"))
