@@ -140,3 +140,17 @@ def test_options_of_the_other_command_make_a_point_invalid(tmp_path: Path, text:
 def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="command must be one of prune, lottery"):
         load_sweep(write(tmp_path, 'command = "train"\n[grid]\nseed = [0]\n'))
+
+
+def test_a_finished_lottery_point_runs_again_for_a_branch_it_lacks(tmp_path: Path) -> None:
+    from ticketlab.runs.sweep_exec import WorkerOptions, execute
+
+    text = ('command = "lottery"\n[base]\ndataset = "synthetic"\nsynthetic_shape = "1x6x6"\nsynthetic_train = 100\n'
+            'synthetic_test = 20\nwidth = 0.1\nepochs = 1\nbatch_size = 20\nlevels = 1\n{branches}[grid]\nseed = [0]\n')
+    options = WorkerOptions(runs_dir=str(tmp_path / "runs"))
+    first = execute(expand(load_sweep(write(tmp_path, text.format(branches="")))), options)
+    assert first[0].status == "done" and first[0].result["branches"] == []  # type: ignore[index]
+    again = execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))), options)
+    assert again[0].status == "done" and again[0].result["branches"] == ["random-prune"]  # type: ignore[index]
+    assert execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))),
+                   options)[0].status == "skipped"

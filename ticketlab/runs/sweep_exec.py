@@ -106,7 +106,8 @@ def execute(
             outcomes[i] = PointOutcome(point, "invalid", error=point.error)
             continue
         run = RunDirectory(options.runs_dir, point.config)
-        if run.is_complete():
+        # A finished lottery still has work when a branch is asked for that it lacks.
+        if run.is_complete() and set(point.branches) <= set(run.read_result().get("branches", [])):
             outcomes[i] = PointOutcome(point, "skipped", result=run.read_result())
         else:
             pending.append(i)
