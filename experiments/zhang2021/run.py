@@ -68,13 +68,12 @@ def row(model: str, seed: int, method: str, result: dict[str, Any], target: floa
             "test_accuracy": result["test_accuracy"], "run_dir": result["run_dir"]}
 
 
-def run_point(model: str, seed: int, threads: int, device: str) -> dict[str, Any]:
+def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -> dict[str, Any]:
     """Every run of one model and seed; returns the rows and the IMC spectrum record."""
     import torch
 
     torch.set_num_threads(threads)
     session = Session(device=device, cache_data=True, log=lambda line: None)
-    runs_dir = RUNS_DIR
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     picked: dict[str, float] = {}
@@ -114,14 +113,6 @@ def run_point(model: str, seed: int, threads: int, device: str) -> dict[str, Any
             level = one_shot["levels"][1]
             rows.append(row(model, seed, "IMP (one-shot)", level, sparsity, setting))
     return {"rows": rows, "spectrum": spectrum, "seconds": time.monotonic() - started}
-
-
-RUNS_DIR = "runs"
-
-
-def _init(runs_dir: str) -> None:
-    global RUNS_DIR
-    RUNS_DIR = runs_dir
 
 
 def mean_pm(values: list[float]) -> str:
@@ -183,9 +174,8 @@ def main() -> int:
     spectra: dict[str, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context, initializer=_init,
-                                                initargs=(args.runs_dir,)) as pool:
-        futures = {pool.submit(run_point, m, s, args.threads, args.device): (m, s) for m, s in points}
+    with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
+        futures = {pool.submit(run_point, m, s, args.runs_dir, args.threads, args.device): (m, s) for m, s in points}
         for future in concurrent.futures.as_completed(futures):
             m, s = futures[future]
             done = future.result()

@@ -54,8 +54,7 @@ def register(commands: Any) -> None:
     group = parser.add_argument_group("IMC step 6: the ticket")
     add_config_arguments(group, SelectConfig)
     add_config_arguments(group, PrunableSpec)
-    group.add_argument("--seed", type=int, default=0, metavar="N",
-                       help="seed of the initialisation, batch order, spectrum probes and mask ties (default: 0)")
+    add_config_arguments(group, IMCRunConfig)
     add_run_options(parser)
     parser.set_defaults(handler=handle)
 
@@ -63,9 +62,9 @@ def register(commands: Any) -> None:
 def config_from(args: argparse.Namespace) -> IMCRunConfig:
     """The run config given on the command line."""
     data, model, train = training_configs(args)
-    return IMCRunConfig(
-        data=data, model=model, train=train, prunable=config_from_args(PrunableSpec, args),
-        spectrum=config_from_args(SpectrumConfig, args), select=config_from_args(SelectConfig, args), seed=args.seed,
+    return config_from_args(
+        IMCRunConfig, args, data=data, model=model, train=train, prunable=config_from_args(PrunableSpec, args),
+        spectrum=config_from_args(SpectrumConfig, args), select=config_from_args(SelectConfig, args),
     )
 
 

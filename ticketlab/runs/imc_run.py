@@ -54,16 +54,24 @@ def warmup(model: nn.Module, data: DataBundle, config: SpectrumRunConfig, sessio
 
 
 def run_spectrum(
-    config: SpectrumRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None
+    config: SpectrumRunConfig,
+    *,
+    runs_dir: str | Path = "runs",
+    session: Session | None = None,
+    data: DataBundle | None = None,
 ) -> dict[str, Any]:
-    """Steps 1-5 (or skip them when done): W*, the spectrum, Lip(F) and the gap per block."""
+    """Steps 1-5 (or skip them when done): W*, the spectrum, Lip(F) and the gap per block.
+
+    ``data``: the data set of ``config.data`` when the caller has it loaded already.
+    """
     started = time.monotonic()
     session = session or Session()
     check_names(config)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
         return run.read_result()
-    data = session.load_data(config.data)
+    if data is None:
+        data = session.load_data(config.data)
     model = build_model(config, data).to(session.device)
     names = list(prunable_parameters(model, config.prunable))
     batches = score_batches(data, config.spectrum.hessian_per_class, 500, derive_seed(config.seed, "hessian"))
@@ -106,9 +114,9 @@ def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Ses
     if run.is_complete():
         session.log(f"already complete: {run.path}")
         return run.read_result()
-    spectrum = run_spectrum(config.spectrum_run(), runs_dir=runs_dir, session=session)
+    data = session.load_data(config.data)  # once, for the spectrum unit and the training
+    spectrum = run_spectrum(config.spectrum_run(), runs_dir=runs_dir, session=session, data=data)
     spectrum_dir = RunDirectory(runs_dir, config.spectrum_run())
-    data = session.load_data(config.data)
     model = build_model(config, data)
     shape = data.info.image_shape
     run.prepare()
