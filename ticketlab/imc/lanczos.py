@@ -142,13 +142,13 @@ def extreme_eigenpairs(
             betas.append(last_beta)
     assert theta is not None and s is not None
     complete = steps == size
-    residuals = (last_beta * s[-1, :]).abs()
-    if complete:
-        residuals = torch.zeros_like(theta)  # the Krylov space is everything: exact pairs
     m = theta.numel()
-    if complete:
+    if complete:  # the Krylov space is everything: exact pairs, all in the bottom block
+        residuals = torch.zeros_like(theta)
         bottom_idx, top_idx = torch.arange(m), torch.arange(0)
-    else:  # stopped short of top + bottom Ritz values: the top block has priority
+    else:
+        residuals = (last_beta * s[-1, :]).abs()
+        # Stopped short of top + bottom Ritz values: the top block has priority.
         top = min(top, m)
         bottom = min(bottom, m - top)
         bottom_idx, top_idx = torch.arange(bottom), torch.arange(m - top, m)
@@ -170,7 +170,7 @@ def extreme_eigenpairs(
         steps=steps,
         complete=complete,
         converged=done,
-        residual_bound=tol * max(float(theta.abs().max()), 1e-30),
+        residual_bound=_residual_bound(theta, tol),
     )
 
 
@@ -199,9 +199,14 @@ def _ritz(alphas: list[float], betas: list[float]) -> tuple[Tensor, Tensor]:
     return torch.linalg.eigh(t)
 
 
-def _converged_mask(theta: Tensor, s: Tensor, beta: float, tol: float) -> Tensor:
+def _residual_bound(theta: Tensor, tol: float) -> float:
+    """The residual below which a Ritz pair counts as converged: tol x max |theta|."""
     scale = float(theta.abs().max()) if theta.numel() else 0.0
-    return (beta * s[-1, :]).abs() <= tol * max(scale, 1e-30)
+    return tol * max(scale, 1e-30)
+
+
+def _converged_mask(theta: Tensor, s: Tensor, beta: float, tol: float) -> Tensor:
+    return (beta * s[-1, :]).abs() <= _residual_bound(theta, tol)
 
 
 def _converged_count(theta: Tensor, s: Tensor, beta: float, tol: float) -> int:

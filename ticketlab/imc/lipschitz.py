@@ -99,8 +99,9 @@ def lipschitz_estimate(
                     break
                 u = du / norm
                 du = difference(v, u)
-            best = max(best, float(du.norm()))
-            if float(du.norm()) == 0.0:
+            size_du = float(du.norm())
+            best = max(best, size_du)
+            if size_du == 0.0:
                 break  # the curvature does not move along u here (a quadratic piece)
             sign = 1.0 if float(u @ du) >= 0 else -1.0
             step = objective.curvature_gradient(point + v, u) * sign
