@@ -48,9 +48,10 @@ def summary_rows(outcomes: Sequence[Any], grid_keys: Sequence[str]) -> list[dict
     return rows
 
 
-def write_csv(rows: Sequence[dict[str, Any]], path: Path, grid_keys: Sequence[str]) -> Path:
-    """``summary.csv``: grid columns first, then status and the result columns."""
-    columns = list(dict.fromkeys([*grid_keys, "status", *RESULT_COLUMNS, "compression", "error"]))
+def write_csv(rows: Sequence[dict[str, Any]], path: Path, grid_keys: Sequence[str],
+              result_columns: Sequence[str] = (*RESULT_COLUMNS, "compression")) -> Path:
+    """``summary.csv``: grid columns first, then status, the result columns and the error."""
+    columns = list(dict.fromkeys([*grid_keys, "status", *result_columns, "error"]))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
@@ -146,20 +147,13 @@ def write_lottery_report(rows: Sequence[dict[str, Any]], directory: Path, grid_k
     from ticketlab.report.lottery_report import group_settings, markdown_table, plot_lotteries
 
     directory.mkdir(parents=True, exist_ok=True)
-    branch_columns = sorted({k for r in rows for k in r if k.endswith("_test_accuracy") and k != "test_accuracy"
-                             and k != "test_accuracy_selected_on_test"})
-    columns = list(dict.fromkeys([*grid_keys, "status", *LOTTERY_COLUMNS, *branch_columns, "error"]))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
-    written = [directory / "summary.csv"]
-    atomic_write_text(written[0], buffer.getvalue())
+    branch_columns = sorted({k for r in rows for k in r if k.endswith("_test_accuracy")})  # <branch>_test_accuracy
+    written = [write_csv(rows, directory / "summary.csv", grid_keys, (*LOTTERY_COLUMNS, *branch_columns))]
     finished = [p for p in lotteries if (p / "result.json").exists()]
-    text = f"# {title or 'sweep'}\n\n" + (markdown_table(group_settings(finished)) if finished else "no finished lottery")
+    settings = group_settings(finished) if finished else []
+    text = f"# {title or 'sweep'}\n\n" + (markdown_table(settings) if settings else "no finished lottery")
     written.append(directory / "summary.md")
     atomic_write_text(written[-1], text + "\n")
-    if finished:
-        written.append(plot_lotteries(group_settings(finished), directory / "lottery.png"))
+    if settings:
+        written.append(plot_lotteries(settings, directory / "lottery.png"))
     return written
