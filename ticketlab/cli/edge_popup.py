@@ -13,9 +13,9 @@ from ticketlab.cli.parser import (
     session_from_args,
     training_configs,
 )
-from ticketlab.cli.train import epoch_table
+from ticketlab.cli.train import effective_layer_table, epoch_table
 from ticketlab.masks.config import PrunableSpec
-from ticketlab.report import format_table, percent
+from ticketlab.report import percent
 from ticketlab.runs.edge_popup_run import EdgePopupRunConfig, run_edge_popup
 from ticketlab.strong.edge_popup import EdgePopupConfig
 
@@ -77,16 +77,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def summary(result: dict[str, Any]) -> str:
     """Epoch table, per-layer kept and effective counts, and the totals."""
-    layers = format_table(
-        ["layer", "shape", "kept", "effective", "total", "density", "eff. density"],
-        [
-            [r["name"], "x".join(map(str, r["shape"])), r["kept"], r["effective_kept"], r["total"],
-             percent(r["kept"] / r["total"], 3), percent(r["effective_kept"] / r["total"], 3)]
-            for r in result["layers"]
-        ]
-        + [["total", "", result["kept"], result["effective_kept"], result["total"],
-            percent(result["density"], 3), percent(1 - result["effective_sparsity"], 3)]],
-    )
+    layers = effective_layer_table(result, result["density"])
     closing = (
         f"run {result['run_dir']}\n"
         f"edge-popup, {result['weight_init']} weights{' scaled by density' if result['scale_by_density'] else ''}: "

@@ -13,10 +13,10 @@ from ticketlab.cli.parser import (
     session_from_args,
     training_configs,
 )
-from ticketlab.cli.train import epoch_table
+from ticketlab.cli.train import effective_layer_table, epoch_table
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.pruning import PruneConfig
-from ticketlab.report import format_table, percent
+from ticketlab.report import percent
 from ticketlab.runs.prune_config import PruneRunConfig
 from ticketlab.runs.prune_run import run_prune
 
@@ -75,16 +75,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def summary(result: dict[str, Any]) -> str:
     """Epoch table, per-layer direct and effective density, and the totals."""
-    layers = format_table(
-        ["layer", "shape", "kept", "effective", "total", "density", "eff. density"],
-        [
-            [r["name"], "x".join(map(str, r["shape"])), r["kept"], r["effective_kept"], r["total"],
-             percent(r["kept"] / r["total"], 3), percent(r["effective_kept"] / r["total"], 3)]
-            for r in result["layers"]
-        ]
-        + [["total", "", result["kept"], result["effective_kept"], result["total"],
-            percent(1 - result["sparsity"], 3), percent(1 - result["effective_sparsity"], 3)]],
-    )
+    layers = effective_layer_table(result, 1 - result["sparsity"])
     closing = (
         f"run {result['run_dir']}\n"
         f"{result['method']}/{result['quota']} ({result['target']} target): "

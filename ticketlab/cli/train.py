@@ -68,6 +68,20 @@ def epoch_table(run_dir: str, metrics: str = "metrics.jsonl") -> str:
     )
 
 
+
+def effective_layer_table(result: dict[str, Any], density: float) -> str:
+    """Per layer kept, effectively kept and total weights with both densities; ``density`` is the total's."""
+    return format_table(
+        ["layer", "shape", "kept", "effective", "total", "density", "eff. density"],
+        [
+            [r["name"], "x".join(map(str, r["shape"])), r["kept"], r["effective_kept"], r["total"],
+             percent(r["kept"] / r["total"], 3), percent(r["effective_kept"] / r["total"], 3)]
+            for r in result["layers"]
+        ]
+        + [["total", "", result["kept"], result["effective_kept"], result["total"],
+            percent(density, 3), percent(1 - result["effective_sparsity"], 3)]],
+    )
+
 def summary(result: dict[str, Any]) -> str:
     """The closing tables of a training run: epochs, layers, totals."""
     layers = format_table(

@@ -85,8 +85,7 @@ def run_edge_popup(
     check_names(config)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     data = session.load_data(config.data)
     run.prepare()
     model = build_popup(config, data).to(session.device)

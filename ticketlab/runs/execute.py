@@ -56,6 +56,11 @@ class Session:
             self._cache[config] = data
         return data
 
+    def skip(self, run: RunDirectory) -> dict[str, Any]:
+        """Say that ``run`` is already complete and return its result (its work is not redone)."""
+        self.log(f"already complete: {run.path}")
+        return run.read_result()
+
 
 def train_in_run(
     run: RunDirectory,

@@ -112,8 +112,7 @@ def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Ses
     check_names(config)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     data = session.load_data(config.data)  # once, for the spectrum unit and the training
     spectrum = run_spectrum(config.spectrum_run(), runs_dir=runs_dir, session=session, data=data)
     spectrum_dir = RunDirectory(runs_dir, config.spectrum_run())

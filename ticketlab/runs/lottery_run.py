@@ -99,8 +99,7 @@ def run_lottery(
     lottery = Lottery(config, runs_dir, session)
     run = lottery.run
     if run.is_complete() and set(branches) <= set(run.read_result().get("branches", [])):
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     rewind_step = start_lottery(lottery)
     levels = []
     for level in range(config.lottery.levels + 1):

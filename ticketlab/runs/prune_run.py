@@ -52,8 +52,7 @@ def run_prune(
     QUOTAS.entry(config.pruning.quota)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     data = session.load_data(config.data)
     model = build_from_config(
         config.model, data.info.image_shape, data.info.num_classes, seed=derive_seed(config.seed, "init")

@@ -36,8 +36,7 @@ def run_strong(target: str | Path, strong: StrongConfig, *, seed: int = 0, runs_
     config = strong_config_for(target, strong, seed)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     unit = Path(target).absolute()
     _, record, data_config, model_config = unit_config(unit)
     data = session.load_data(data_config)

@@ -95,8 +95,7 @@ def run_target(
     target = Target(config, runs_dir, session)
     run = target.run
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     run.prepare()
     rows = [run_step(target, step) for step in range(config.anneal.step_count + 1)]
     last = rows[-1]["step"]

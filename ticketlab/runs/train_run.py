@@ -38,8 +38,7 @@ def run_train(
     check_names(config)
     run = RunDirectory(runs_dir, config)
     if run.is_complete():
-        session.log(f"already complete: {run.path}")
-        return run.read_result()
+        return session.skip(run)
     data = session.load_data(config.data)
     run.prepare()
     model = build_from_config(
