@@ -205,7 +205,8 @@ def main() -> int:
             done = future.result()
             results[(n, s)] = done["result"]
             seconds[f"{n}/{s}"] = done["seconds"]
-            print(f"lottery per_class={n} seed={s}: {done['seconds']:.0f}s  {done['result']['run_dir']}", file=sys.stderr)
+            print(f"lottery per_class={n} seed={s}: {done['seconds']:.0f}s here, {done['result']['wall_seconds']:.0f}s of "
+                  f"training in all  {done['result']['run_dir']}", file=sys.stderr)
     training_seconds = time.monotonic() - started
     robustness: dict[str, dict] = {}
     session = Session(device=args.device, cache_data=True)
@@ -222,7 +223,12 @@ def main() -> int:
     table = summarise(scale, results, robustness)
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_json(out / "summary.json", {
-        "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class), "lottery_seconds": seconds, "wall_seconds": time.monotonic() - started,
+        "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class),
+        # seconds this invocation spent on each lottery (about 0 for one already finished) and the training
+        # time its units recorded over every session that worked on it
+        "lottery_seconds": seconds,
+        "lottery_training_seconds": {f"{n}/{s}": results[(n, s)]["wall_seconds"] for n, s in points},
+        "wall_seconds": time.monotonic() - started,
         "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
         "lotteries": {f"{n}/{s}": results[(n, s)]["run_dir"] for n, s in points},
     })
