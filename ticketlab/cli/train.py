@@ -68,7 +68,6 @@ def epoch_table(run_dir: str, metrics: str = "metrics.jsonl") -> str:
     )
 
 
-
 def effective_layer_table(result: dict[str, Any], density: float) -> str:
     """Per layer kept, effectively kept and total weights with both densities; ``density`` is the total's."""
     return format_table(
@@ -81,6 +80,7 @@ def effective_layer_table(result: dict[str, Any], density: float) -> str:
         + [["total", "", result["kept"], result["effective_kept"], result["total"],
             percent(density, 3), percent(1 - result["effective_sparsity"], 3)]],
     )
+
 
 def summary(result: dict[str, Any]) -> str:
     """The closing tables of a training run: epochs, layers, totals."""
