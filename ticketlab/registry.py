@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -47,6 +48,20 @@ class Registry(Generic[T]):
             doc = getattr(value, "__doc__", None) or ""
             description = doc.strip().splitlines()[0] if doc.strip() else ""
         self._entries[name] = Entry(name, value, description)
+
+    def remove(self, name: str) -> None:
+        """Forget ``name`` (an unknown name is a :class:`ConfigError`)."""
+        self.entry(name)
+        del self._entries[name]
+
+    @contextmanager
+    def registered(self, name: str, value: T, description: str = "") -> Iterator[T]:
+        """Register ``value`` as ``name`` for the duration of a ``with`` block (tests, notebooks)."""
+        self.add(name, value, description)
+        try:
+            yield value
+        finally:
+            self.remove(name)
 
     def get(self, name: str) -> T:
         """The implementation registered as ``name``."""
