@@ -1,0 +1,44 @@
+"""Every run kind's directory names, pinned: a refactoring of the configs must not rename them.
+
+Written before the run configs were reshaped onto one shared base; if one of these
+changes, existing run directories are orphaned. Change them only on purpose.
+"""
+
+import pytest
+
+from ticketlab.data import DataConfig
+from ticketlab.pruning import PruneConfig
+from ticketlab.runs.imc_config import IMCRunConfig
+from ticketlab.runs.lottery_config import LotteryRunConfig
+from ticketlab.runs.prune_config import PruneRunConfig
+from ticketlab.runs.store import RunDirectory
+from ticketlab.runs.strong_config import StrongConfig, StrongRunConfig
+from ticketlab.runs.target_run import TargetRunConfig
+from ticketlab.strong.anneal import AnnealConfig
+from ticketlab.tickets import LotteryConfig
+from ticketlab.training import TrainConfig
+
+PINNED = {
+    "prune-0c6aff9457024e4e": lambda: PruneRunConfig(),
+    "prune-3fcb848060d2d2ce": lambda: PruneRunConfig(
+        pruning=PruneConfig(method="synflow", quota="igq", sparsity=0.99, target="effective"),
+        train=TrainConfig(duration="5ep"),
+        seed=1,
+    ),
+    "lottery-842441d7239d071d": lambda: LotteryRunConfig(),
+    "lottery-91038f439821816e": lambda: LotteryRunConfig(
+        lottery=LotteryConfig(levels=3, prune_fraction=0.5, scope="layerwise", rewind="2ep"),
+        data=DataConfig(per_class=50, val=1000),
+    ),
+    "target-d83a057576905af9": lambda: TargetRunConfig(anneal=AnnealConfig(density=0.1, scope="global")),
+    "imc-ad3b2c166ee3ba82": lambda: IMCRunConfig(),
+    "imc-spectrum-3f59cb3827f7ff57": lambda: IMCRunConfig(train=TrainConfig(batch_size=64)).spectrum_run(),
+    "strong-adadf2533caa9ce8": lambda: StrongRunConfig(
+        "0123456789abcdef", "level-2", StrongConfig(construction="burkholz-2l", n=20), 3
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_run_directory_names_are_pinned(name: str, tmp_path) -> None:
+    assert RunDirectory(tmp_path, PINNED[name]()).path.name == name
