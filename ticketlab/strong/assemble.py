@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from ticketlab.strong.record import LayerApproximation
 from ticketlab.strong.source import SourceResidual, conv_or_linear, fill
 from ticketlab.strong.target import Affine, Fixed, Op, nonnegative_after, run_ops
 
@@ -23,11 +24,11 @@ Approximator = Callable[[Affine, bool, Tensor], "Replacement"]
 
 @dataclass
 class Replacement:
-    """What replaces one target layer: a module, its mask (relative names), and notes."""
+    """What replaces one target layer: a module, its mask (relative names), and what it approximates."""
 
     module: nn.Module
     mask: dict[str, Tensor]
-    approximations: list = field(default_factory=list)
+    approximations: list[LayerApproximation] = field(default_factory=list)
 
 
 @dataclass
@@ -36,7 +37,7 @@ class Assembly:
 
     network: nn.Sequential
     mask: dict[str, Tensor]
-    approximations: list
+    approximations: list[LayerApproximation]
     random_parameters: int
     # Per top-level target op: the source channels (dim 1) that hold its output, one per
     # target unit, or None where the source's activation is the target's.
@@ -65,10 +66,11 @@ def assemble(ops: Sequence[Op], example: Tensor, nonnegative_input: bool, replac
 
 
 def _assemble(ops: Sequence[Op], x: Tensor, nonnegative: bool, replace: Callable[[Affine], bool],
-              approximate: Approximator, prefix: str) -> tuple[list[nn.Module], dict[str, Tensor], list]:
+              approximate: Approximator, prefix: str
+              ) -> tuple[list[nn.Module], dict[str, Tensor], list[LayerApproximation]]:
     modules: list[nn.Module] = []
     mask: dict[str, Tensor] = {}
-    records: list = []
+    records: list[LayerApproximation] = []
     for index, op in enumerate(ops):
         name = f"{prefix}{index}"
         if isinstance(op, Affine):

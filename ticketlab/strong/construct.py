@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -29,7 +28,8 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
 from ticketlab.registry import Registry
 from ticketlab.seeding import generator
-from ticketlab.strong.assemble import Replacement, assemble, masked_copy
+from ticketlab.strong.assemble import Assembly, Replacement, assemble, masked_copy
+from ticketlab.strong.record import LayerApproximation
 from ticketlab.strong.source import Draw
 from ticketlab.strong.subset_sum import solve_subset_sum
 from ticketlab.strong.target import Affine, Op, network_activation, trace_target
@@ -44,7 +44,7 @@ class Construction:
     target_ops: list[Op]
     source: nn.Sequential
     mask: Mask
-    approximations: list = field(default_factory=list)
+    approximations: list[LayerApproximation] = field(default_factory=list)
     random_parameters: int = 0
     solve_seconds: float = 0.0
     # Per target op, the source channels that carry its output (burkholz-l1 keeps several
@@ -73,7 +73,7 @@ class Options:
     linear_scale: float
 
 
-Builder = Callable[[list[Op], torch.Tensor, Options], Any]
+Builder = Callable[[list[Op], torch.Tensor, Options], Assembly]
 CONSTRUCTIONS: Registry[Builder] = Registry("construction")
 
 
@@ -135,19 +135,18 @@ def _selection(layers: str, ops: list[Op]) -> Callable[[Affine], bool]:
 
 
 def _two_layer(style: str, mlp_only: bool = False) -> Builder:
-    def build(ops: list[Op], example: torch.Tensor, options: Options) -> Any:
+    def build(ops: list[Op], example: torch.Tensor, options: Options) -> Assembly:
         activation = network_activation(ops)
 
         def approximate(layer: Affine, nonnegative: bool, x: torch.Tensor) -> Replacement:
             if mlp_only and layer.is_conv:
                 raise ConfigError(f"the pensia construction is for MLP targets; {layer.name} is a convolution "
                                   "(use cunha or burkholz-2l)")
-            found = approximate_two_layer(
+            return approximate_two_layer(
                 layer, activation=activation, nonnegative_input=nonnegative, n=options.n, style=style,
                 input_size=tuple(x.shape[-2:]) if layer.is_conv else None, draw=options.draw,
                 solve=options.solve, linear_scale=options.linear_scale,
             )
-            return Replacement(found.modules, found.mask, [found])
 
         return assemble(ops, example, options.nonnegative_input, options.replace, approximate)
 
@@ -159,7 +158,7 @@ CONSTRUCTIONS.add("pensia", _two_layer("cunha", mlp_only=True), "Pensia et al.: 
 CONSTRUCTIONS.add("burkholz-2l", _two_layer("burkholz"), "seed 001, depth 2L: univariate layer + full layer")
 
 
-def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Any:
+def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Assembly:
     from ticketlab.strong.l_plus_one import LPlusOne
     from ticketlab.strong.target import affine_layers
 

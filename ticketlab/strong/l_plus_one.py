@@ -24,6 +24,7 @@ from torch import Tensor, nn
 
 from ticketlab.errors import ConfigError
 from ticketlab.strong.assemble import Assembly
+from ticketlab.strong.record import LayerApproximation
 from ticketlab.strong.source import Draw, SourceResidual, conv_or_linear, fill
 from ticketlab.strong.target import (
     Activation,
@@ -86,7 +87,7 @@ class LPlusOne:
         self.activation, self.nonnegative_input, self.linear_scale = activation, nonnegative_input, linear_scale
         self.last = affine_layers(ops)[-1]
         self.first_done = False
-        self.approximations: list[dict] = []
+        self.approximations: list[LayerApproximation] = []
 
     def build(self) -> Assembly:
         readouts: list[Tensor | None] = []
@@ -179,31 +180,31 @@ class LPlusOne:
         layer = fill(conv_or_linear(source_in, rows, kernel, bias=False, stride=op.stride, padding=op.padding,
                                     dilation=op.dilation), weights)
         mask = torch.zeros(weights.shape, dtype=torch.bool)
-        errors = []
+        weight_estimates: list[Tensor] = []
         offsets = torch.zeros(out_units, out_copies, dtype=torch.float64)
         for part in layout.parts:
             chosen, estimate = self.solve_part(op.weight, weights, part, out_copies)
             mask |= chosen
-            errors.append((estimate - op.weight.unsqueeze(1)).abs().max().item())
+            weight_estimates += estimate.unbind(1)  # (out, copies, in, ...): one estimate per output copy
             if linearised and self.activation.at_zero():
                 picked = (weights * chosen)[: out_units * out_copies].flatten(1).sum(dim=1)
                 offsets += picked.view(out_units, out_copies) * self.activation.at_zero()
         if linearised and self.activation.at_zero() and op.is_conv and any(op.padding):
             raise ConfigError(f"{op.name}: a linearised {self.activation.name} meets zero padding in the first layer")
         tap = safe_tap(op, tuple(x.shape[-2:])) if kernel else ()
-        bias_error = 0.0
+        bias_estimates: list[Tensor] = []
         if op.bias is not None:
             candidates = weights[(slice(0, out_units * out_copies), layout.constants, *tap)] * layout.values
             targets = (op.bias[:, None] - offsets).flatten()
             picked = self.solve(targets, candidates)
             mask[(slice(0, out_units * out_copies), layout.constants, *tap)] |= picked
-            bias_error = float(((candidates * picked).sum(dim=1) - targets).abs().max())
+            sums = (candidates * picked).sum(dim=1).view(out_units, out_copies)
+            bias_estimates += (sums + offsets).unbind(1)
         values = torch.zeros(constants_out, dtype=torch.float64)
         if constants_out and not zero_constants:
             values = self.carry_constants(weights, mask, layout, out_units * out_copies, tap)
         self.first_done = True
-        self.approximations.append({"layer": op.name, "max_weight_error": max(errors), "max_bias_error": bias_error,
-                                    "instances": op.weight.numel() * out_copies * len(layout.parts)})
+        self.approximations.append(LayerApproximation(op.name, op.weight, op.bias, weight_estimates, bias_estimates))
         new_layout = Layout.canonical(out_units, out_copies, constants_out, values)
         return layer, {"weight": mask}, new_layout
 

@@ -17,30 +17,15 @@ from torch import Tensor, nn
 
 from ticketlab.strong.construct import Construction
 from ticketlab.strong.target import Affine, Op, Residual, affine_layers, run_ops
-from ticketlab.strong.two_layer import LayerApproximation
 
 
 def weight_errors(construction: Construction) -> list[dict[str, Any]]:
-    """Per approximated tensor: its name and max relative error (every part of it)."""
-    layers = {layer.name: layer for layer in affine_layers(construction.target_ops)}
+    """Per approximated tensor: its name and max relative error (over every copy of it)."""
     rows = []
     for record in construction.approximations:
-        if isinstance(record, LayerApproximation):
-            layer = layers[record.name]
-            scale = float(layer.weight.abs().max()) or 1.0
-            error = max(float((estimate - layer.weight).abs().max()) for estimate in record.weight_estimates)
-            rows.append({"tensor": f"{record.name}.weight", "max_rel_error": error / scale})
-            if layer.bias is not None and record.bias_estimate is not None:
-                bias_scale = float(layer.bias.abs().max()) or 1.0
-                bias_error = float((record.bias_estimate - layer.bias).abs().max())
-                rows.append({"tensor": f"{record.name}.bias", "max_rel_error": bias_error / bias_scale})
-        else:  # burkholz-l1 reports absolute errors over every copy
-            layer = layers[record["layer"]]
-            scale = float(layer.weight.abs().max()) or 1.0
-            rows.append({"tensor": f"{record['layer']}.weight", "max_rel_error": record["max_weight_error"] / scale})
-            if layer.bias is not None:
-                bias_scale = float(layer.bias.abs().max()) or 1.0
-                rows.append({"tensor": f"{record['layer']}.bias", "max_rel_error": record["max_bias_error"] / bias_scale})
+        rows.append({"tensor": f"{record.name}.weight", "max_rel_error": record.relative_weight_error})
+        if record.relative_bias_error is not None:
+            rows.append({"tensor": f"{record.name}.bias", "max_rel_error": record.relative_bias_error})
     return rows
 
 

@@ -18,7 +18,6 @@ Masks are always 0/1 (bool), never fractional solver values.
 from __future__ import annotations
 
 import itertools
-import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -67,12 +66,6 @@ def solve_subset_sum(
     mask = SOLVERS.get(solver)(targets, candidates, **options)
     sums = (candidates * mask).sum(dim=1)
     return SubsetSumResult(mask, sums, (sums - targets).abs(), time.perf_counter() - started)
-
-
-def bit_table(m: int) -> Tensor:
-    """(2^m, m) float64 table: row k holds the bits of k (least significant first)."""
-    codes = torch.arange(2**m, dtype=torch.int64)
-    return ((codes[:, None] >> torch.arange(m)) & 1).to(torch.float64)
 
 
 @SOLVERS.register("exact", "meet in the middle, exact in float64 for n up to about 40")
@@ -199,9 +192,3 @@ def mip(targets: Tensor, candidates: Tensor) -> Tensor:
     rows = [solve_one(float(t), candidates[i].tolist()) for i, t in enumerate(targets.tolist())]
     return torch.tensor(rows, dtype=torch.bool).reshape(candidates.shape)
 
-
-def relative_error(exact_values: Tensor, approximations: Tensor) -> float:
-    """max |w - w_hat| / max |w| (seed 000's per-tensor error); 0 for an all-zero tensor."""
-    scale = float(exact_values.abs().max()) if exact_values.numel() else 0.0
-    diff = float((exact_values - approximations).abs().max()) if exact_values.numel() else 0.0
-    return diff / scale if scale > 0 else (0.0 if diff == 0 else math.inf)

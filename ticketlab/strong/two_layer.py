@@ -23,14 +23,15 @@ get the same bias as the others.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
 from ticketlab.errors import ConfigError
+from ticketlab.strong.assemble import Replacement
+from ticketlab.strong.record import LayerApproximation
 from ticketlab.strong.source import Draw, conv_or_linear, fill
 from ticketlab.strong.target import Activation, Affine, safe_tap
 
@@ -49,19 +50,6 @@ class Part:
     scale: float  # the part approximates scale * w
 
 
-@dataclass
-class LayerApproximation:
-    """A target layer's replacement: modules, mask, and what they compute."""
-
-    name: str
-    modules: nn.Sequential
-    mask: dict[str, Tensor]
-    weight_estimates: list[Tensor] = field(default_factory=list)
-    bias_estimate: Tensor | None = None
-    instances: int = 0
-    seconds: float = 0.0
-
-
 def approximate_two_layer(
     layer: Affine,
     *,
@@ -73,8 +61,8 @@ def approximate_two_layer(
     draw: Draw,
     solve: Solve,
     linear_scale: float = 0.01,
-) -> LayerApproximation:
-    """Build expand -> activation -> combine for ``layer`` and choose its mask."""
+) -> Replacement:
+    """Build expand -> activation -> combine for ``layer``, choose its mask, record its estimates."""
     out_channels, in_channels = layer.weight.shape[:2]
     kernel = tuple(layer.weight.shape[2:])
     has_bias = layer.bias is not None
@@ -93,21 +81,19 @@ def approximate_two_layer(
                                   padding=layer.padding, dilation=layer.dilation), combine_weight)
     modules = nn.Sequential(expand, activation.module(), combine)
 
-    started = time.perf_counter()
     combine_mask = torch.zeros(combine_weight.shape, dtype=torch.bool)
-    estimates, instances = [], 0
+    estimates: list[Tensor] = []
     offsets = torch.zeros(out_channels, dtype=torch.float64)
     for part in parts:
         chosen, estimate = _solve_part(layer.weight, combine_weight, part, solve)
         combine_mask |= chosen
         estimates.append(estimate)
-        instances += layer.weight.numel()
         if activation.at_zero():
             offsets += _offsets(combine_weight, chosen, activation.at_zero())
     if activation.at_zero() and layer.is_conv and any(layer.padding):
         raise ConfigError(f"{layer.name}: a linearised {activation.name} meets zero padding, whose border "
                           "pixels lack phi(0); use a construction that keeps the activation exact here")
-    bias_estimate = None
+    bias_estimates: list[Tensor] = []
     if has_bias:
         assert layer.bias is not None
         tap = safe_tap(layer, input_size) if kernel else ()
@@ -115,8 +101,7 @@ def approximate_two_layer(
         candidates = combine_weight[(slice(None), slice(in_channels * copies, None), *tap)] * constant_values
         picked = solve(layer.bias - offsets, candidates)
         combine_mask[(slice(None), slice(in_channels * copies, None), *tap)] |= picked
-        bias_estimate = (candidates * picked).sum(dim=1) + offsets
-        instances += out_channels
+        bias_estimates.append((candidates * picked).sum(dim=1) + offsets)
     used = combine_mask.flatten(2).any(dim=2) if kernel else combine_mask  # (O, E)
     used_channels = used.any(dim=0)
     expand_mask = torch.zeros(expanded, in_channels, dtype=torch.bool)
@@ -126,8 +111,8 @@ def approximate_two_layer(
     bias_mask = torch.zeros(expanded, dtype=torch.bool)
     bias_mask[in_channels * copies:] = used_channels[in_channels * copies:]
     mask = {"0.weight": expand_mask.view(expand.weight.shape), "0.bias": bias_mask, "2.weight": combine_mask}
-    return LayerApproximation(layer.name, modules, mask, estimates, bias_estimate, instances,
-                              time.perf_counter() - started)
+    record = LayerApproximation(layer.name, layer.weight, layer.bias, estimates, bias_estimates)
+    return Replacement(modules, mask, [record])
 
 
 def _check_source_size(name: str, entries: int) -> None:

@@ -1,0 +1,62 @@
+"""What a strong construction built for one target layer: its estimates and their errors.
+
+Every construction returns one :class:`LayerApproximation` per approximated target layer.
+A construction that keeps several copies of a layer (two parts, relu(x) and relu(-x), in
+the two-layer constructions; n copies of every unit in burkholz-l1) records every copy's
+estimate, so the errors are the worst over all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import Tensor
+
+
+@dataclass(frozen=True)
+class LayerApproximation:
+    """One target layer (``name``, ``weight``, ``bias``) and what the ticket computes for it.
+
+    ``weight_estimates`` and ``bias_estimates`` hold one tensor per copy, each shaped like
+    ``weight`` (resp. ``bias``); ``bias_estimates`` is empty when the layer has no bias.
+    """
+
+    name: str
+    weight: Tensor
+    bias: Tensor | None
+    weight_estimates: list[Tensor]
+    bias_estimates: list[Tensor] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.weight_estimates:
+            raise ValueError(f"{self.name}: a layer approximation needs at least one weight estimate")
+        if bool(self.bias_estimates) != (self.bias is not None):
+            raise ValueError(f"{self.name}: bias estimates are needed exactly when the layer has a bias")
+
+    @property
+    def weight_error(self) -> float:
+        """max |w - w_hat| over every entry of every copy."""
+        return max(float((estimate - self.weight).abs().max()) for estimate in self.weight_estimates)
+
+    @property
+    def bias_error(self) -> float | None:
+        """max |b - b_hat| over every copy; None without a bias."""
+        if self.bias is None:
+            return None
+        return max(float((estimate - self.bias).abs().max()) for estimate in self.bias_estimates)
+
+    @property
+    def relative_weight_error(self) -> float:
+        """Seed 000's per-tensor error: max |w - w_hat| / max |w| (an all-zero w divides by 1)."""
+        return self.weight_error / _scale(self.weight)
+
+    @property
+    def relative_bias_error(self) -> float | None:
+        """max |b - b_hat| / max |b| (an all-zero b divides by 1); None without a bias."""
+        error = self.bias_error
+        return None if error is None or self.bias is None else error / _scale(self.bias)
+
+
+def _scale(tensor: Tensor) -> float:
+    # An all-zero target tensor reports its absolute error rather than dividing by zero.
+    return float(tensor.abs().max()) or 1.0
