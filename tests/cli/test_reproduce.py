@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import ticketlab.cli.reproduce as reproduce
+from ticketlab.report.experiments import EXPERIMENTS
 
 DRIVER = """
 import json, sys
@@ -61,3 +62,20 @@ def test_a_failing_driver_is_reported_and_no_page_is_written(cli, root: Path, tm
     result = cli("reproduce", "cunha2022", "--device", "cpu", "--report", str(tmp_path / "page"))
     assert result.code == 2 and "stopped with status 1" in result.err
     assert not (tmp_path / "page").exists()
+
+
+
+def test_help_lists_every_experiment_and_how_it_treats_scale_full(cli) -> None:  # type: ignore[no-untyped-def]
+    # Generated from EXPERIMENTS: one line each, and each named in exactly one --scale full sentence.
+    text = reproduce.describe(EXPERIMENTS)
+    listing, scales = text.split("\n\n")[1:3]
+    assert listing.splitlines() == [f"  {e.name:<16}seed {e.seed}: {e.summary}" for e in EXPERIMENTS.values()]
+    sentences = " ".join(scales.split()).split(". ")
+    for exp in EXPERIMENTS.values():
+        naming = [s for s in sentences if exp.name in s.rpartition(": ")[2].rstrip(".").split(", ")]
+        assert len(naming) == 1 and naming[0].startswith(reproduce.full_scale(exp)), exp.name
+    assert reproduce.full_scale(EXPERIMENTS["cunha2022"]).endswith("both scales are the same run")
+    assert reproduce.full_scale(EXPERIMENTS["varma2022"]) == "A full-scale configuration of its own"
+    assert "is refused" in reproduce.full_scale(EXPERIMENTS["zhang2021"])
+    result = cli("reproduce", "--help")
+    assert result.code == 0 and " ".join(text.split()) in " ".join(result.out.split())

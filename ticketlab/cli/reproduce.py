@@ -6,6 +6,9 @@ import argparse
 import shutil
 import subprocess
 import sys
+import textwrap
+from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,29 +16,45 @@ from ticketlab.cli.parser import add_device_option, resolve_device, stderr
 from ticketlab.errors import ConfigError
 from ticketlab.report.experiments import EXPERIMENTS, Experiment, experiment, experiments_root, write_experiments_report
 
-DESCRIPTION = """\
-Run (or resume) one seed paper's experiment from experiments/<name>/ of this checkout,
-then rebuild the page of all experiments (ticketlab report --experiments).
 
-  cunha2022       seed 000: LeNet5's conv layers from a random CNN, n = 5..30
-  burkholz2022    seed 001: 2L and L+1 constructions of sparse CNN and ResNet targets
-  zhang2021       seed 002: IMC against IMP and pruning at init
-  vysogorets2023  seed 003: the LeNet-300-100 pruning-at-init sweep, direct vs effective
-  varma2022       seed 004: data-efficient tickets, clean and corrupted accuracy
+def full_scale(exp: Experiment) -> str:
+    """What ``--scale full`` does for ``exp``: the sentence of the help that names it."""
+    if "full" not in exp.scales:
+        return "Only a CPU scale, so --scale full is refused (the README says what the paper's scale changes)"
+    if exp.scale_flag:
+        return "A full-scale configuration of its own"
+    return "Already at the paper's scale, so both scales are the same run"
 
-Every run is an ordinary run directory under --runs-dir, so a reproduction killed
-anywhere resumes where it stopped. --scale full is the paper's own scale, for GPUs:
-varma2022 defines one apart from its CPU scale; cunha2022 already runs at the paper's
-scale (both scales are the same run); the others have only their CPU scale and refuse
---scale full (their READMEs say what the paper's scale changes).
-"""
+
+def describe(experiments: Mapping[str, Experiment]) -> str:
+    """``ticketlab reproduce --help``'s text: one line per experiment, then what --scale full means for each."""
+    width = max(map(len, experiments)) + 2
+    listing = "\n".join(f"  {e.name:<{width}}seed {e.seed}: {e.summary}" for e in experiments.values())
+    # Named by how they treat --scale full rather than one by one, so a new experiment needs no new text.
+    groups: dict[str, list[str]] = defaultdict(list)
+    for exp in experiments.values():
+        groups[full_scale(exp)].append(exp.name)
+    scales = " ".join(f"{sentence}: {', '.join(names)}." for sentence, names in groups.items())
+    ending = textwrap.fill(
+        "Every run is an ordinary run directory under --runs-dir, so a reproduction killed anywhere resumes "
+        f"where it stopped. --scale full is the paper's own scale, for GPUs. {scales}", width=88)
+    return (
+        "Run (or resume) one seed paper's experiment from experiments/<name>/ of this checkout,\n"
+        "then rebuild the page of all experiments (ticketlab report --experiments).\n\n"
+        f"{listing}\n\n{ending}\n"
+    )
+
+
+# The --scale values any experiment accepts, in first-seen order ("cpu" first: the default).
+SCALES = tuple(dict.fromkeys(scale for e in EXPERIMENTS.values() for scale in e.scales))
 
 
 def register(commands: Any) -> None:
     """Add the ``reproduce`` subcommand."""
-    parser = commands.add_parser("reproduce", help="run or resume a seed paper's experiment", description=DESCRIPTION)
+    parser = commands.add_parser("reproduce", help="run or resume a seed paper's experiment",
+                                 description=describe(EXPERIMENTS))
     parser.add_argument("name", choices=list(EXPERIMENTS), help="the experiment")
-    parser.add_argument("--scale", choices=("cpu", "full"), default="cpu",
+    parser.add_argument("--scale", choices=SCALES, default="cpu",
                         help="cpu (shortened for 2 CPU cores) or full (the paper's scale) (default: cpu)")
     parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories go (default: runs)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",

@@ -9,7 +9,7 @@ from torch import nn
 
 from ticketlab.masks.effective import effective_pass
 from ticketlab.masks.mask import Mask
-from ticketlab.report import format_table, percent
+from ticketlab.text import format_table, percent
 
 
 def _compression(kept: int, total: int) -> float:

@@ -1,5 +1,5 @@
-"""Reports for people: tables (and, in later issues, plots)."""
+"""Reports for people: tables and plots over run results."""
 
-from ticketlab.report.table import format_table, percent
+from ticketlab.text import format_table, percent
 
 __all__ = ["format_table", "percent"]

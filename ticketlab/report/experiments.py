@@ -26,7 +26,8 @@ class Experiment:
 
     name: str
     seed: str
-    title: str
+    title: str  # the paper, heading its section of the experiments page
+    summary: str  # what our experiment does, one line of ``ticketlab reproduce --help``
     scales: tuple[str, ...]  # the --scale values it accepts; "cpu" is the default
     sweep: str | None = None  # a sweep file instead of a run.py driver
     jobs: bool = False  # its driver runs points in parallel (--jobs)
@@ -38,13 +39,16 @@ EXPERIMENTS = {
     for e in (
         # At the paper's own scale already (LeNet5, 50 epochs, n up to 30): cpu and full are one run.
         Experiment("cunha2022", "000", "da Cunha et al. (ICLR 2022): CNN tickets by random subset sum",
-                   ("cpu", "full")),
-        Experiment("burkholz2022", "001", "Burkholz (ICML 2022): convolutional and residual networks", ("cpu",)),
-        Experiment("zhang2021", "002", "Zhang et al. (NeurIPS 2021): inertial-manifold compression", ("cpu",),
-                   jobs=True),
-        Experiment("vysogorets2023", "003", "Vysogorets & Kempe (2023): effective sparsity", ("cpu",),
+                   "LeNet5's conv layers from a random CNN, n = 5..30", ("cpu", "full")),
+        Experiment("burkholz2022", "001", "Burkholz (ICML 2022): convolutional and residual networks",
+                   "2L and L+1 constructions of sparse CNN and ResNet targets", ("cpu",)),
+        Experiment("zhang2021", "002", "Zhang et al. (NeurIPS 2021): inertial-manifold compression",
+                   "IMC against IMP and pruning at init", ("cpu",), jobs=True),
+        Experiment("vysogorets2023", "003", "Vysogorets & Kempe (2023): effective sparsity",
+                   "the LeNet-300-100 pruning-at-init sweep, direct vs effective", ("cpu",),
                    sweep="sweep.toml", jobs=True),
-        Experiment("varma2022", "004", "Varma et al. (NeurIPS 2022): data-efficient tickets", ("cpu", "full"),
+        Experiment("varma2022", "004", "Varma et al. (NeurIPS 2022): data-efficient tickets",
+                   "data-efficient tickets, clean and corrupted accuracy", ("cpu", "full"),
                    jobs=True, scale_flag=True),
     )
 }

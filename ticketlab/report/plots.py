@@ -9,16 +9,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ticketlab.plotting import pyplot, save_figure  # experiments/cunha2022/run.py imports both from here
+
 Row = dict[str, Any]
-
-
-def pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def panel_grid(count: int) -> tuple[Any, list[Any]]:
@@ -138,12 +131,3 @@ def plot_layer_density(rows: Sequence[Row], path: Path, title: str = "") -> Path
     if title:
         fig.suptitle(title)
     return save_figure(fig, path)
-
-
-def save_figure(fig: Any, path: Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    pyplot().close(fig)
-    return path

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ticketlab.report.plots import pyplot, save_figure
+from ticketlab.plotting import pyplot, save_figure
 
 
 def plot_spectrum(blocks: Sequence[dict[str, Any]], path: Path, title: str = "") -> Path:
