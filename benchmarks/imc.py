@@ -33,8 +33,7 @@ from ticketlab.masks import prunable_parameters
 from ticketlab.pruning import score_batches
 from ticketlab.report import format_table
 from ticketlab.runs import Session
-from ticketlab.runs.imc_config import SpectrumRunConfig
-from ticketlab.runs.imc_run import build_model, warmup
+from ticketlab.runs.imc_run import SpectrumRunConfig, warmup
 from ticketlab.seeding import generator
 
 
@@ -59,7 +58,7 @@ def main() -> int:
                                                                          smallest=args.smallest))
     session = Session()
     data = session.load_data(config.data)
-    model = build_model(config, data)
+    model = config.build(data.info)
     warmup(model, data, config, session)
     names = list(prunable_parameters(model, config.prunable))
     batches = score_batches(data, config.spectrum.hessian_per_class, 500, 0)

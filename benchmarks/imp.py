@@ -32,21 +32,21 @@ from ticketlab.data import DataConfig, train_batches
 from ticketlab.models import ModelConfig
 from ticketlab.report import format_table
 from ticketlab.runs import Session
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.lottery_run import Lottery, run_level, run_lottery
+from ticketlab.runs.kind import Job
+from ticketlab.runs.lottery_run import LOTTERY, LotteryRunConfig, run_level, run_lottery
 from ticketlab.runs.store import load_torch_file
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig, evaluate, learning_rate
 
 
-def ticketlab_level(lottery: Lottery) -> float:
+def ticketlab_level(lottery: Job[LotteryRunConfig]) -> float:
     shutil.rmtree(lottery.run.path / "level-1", ignore_errors=True)
     start = time.perf_counter()
     run_level(lottery, 1, 0, [])
     return time.perf_counter() - start
 
 
-def baseline_level(lottery: Lottery) -> float:
+def baseline_level(lottery: Job[LotteryRunConfig]) -> float:
     config = lottery.config
     data = lottery.data
     start = time.perf_counter()
@@ -95,7 +95,7 @@ def main() -> None:
     )
     session = Session(cache_data=True)
     run_lottery(config, runs_dir=root, session=session)  # level 0, shared and not timed
-    lottery = Lottery(config, root, session)
+    lottery = LOTTERY.job(config, root, session, LOTTERY.with_options({}))
     times: dict[str, list[float]] = {"ticketlab": [], "torch.nn.utils.prune": []}
     for r in range(args.repeats):
         order = [("ticketlab", ticketlab_level), ("torch.nn.utils.prune", baseline_level)]

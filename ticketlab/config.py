@@ -14,14 +14,17 @@ import hashlib
 import json
 import types
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 from ticketlab.errors import ConfigError
+from ticketlab.registry import Entry
 
 C = TypeVar("C")
 
-Choices = Callable[[], Sequence[str]] | Sequence[str] | None
+# Plain names, or registry entries (names with descriptions: a Registry is one such iterable).
+ChoiceList = Iterable[str] | Iterable[Entry[Any]]
+Choices = Callable[[], ChoiceList] | ChoiceList | None
 
 
 def option(
@@ -30,23 +33,45 @@ def option(
     *,
     choices: Choices = None,
     flag: str | None = None,
+    aliases: tuple[str, ...] = (),
     metavar: str | None = None,
     cli: bool = True,
 ) -> Any:
     """A dataclass field with CLI metadata.
 
-    ``choices`` may be a callable (looked up lazily, e.g. a registry's ``names``);
-    ``flag`` overrides the default ``--field-name``; ``cli=False`` hides the field
-    from the generated parser (a command then sets it some other way).
+    ``choices``: names, or registry entries (e.g. a :class:`~ticketlab.registry.Registry`),
+    or a callable returning either, looked up each time a parser is built so that names
+    registered later count too (e.g. ``lambda: SCORES``); with entries, the generated help
+    lists every name with its description, so the help string must not type the names.
+    ``flag`` overrides the default ``--field-name``; ``aliases`` are further flags for the
+    same field; ``cli=False`` hides the field from the generated parser (a command then
+    sets it some other way).
     """
-    metadata = {"help": help, "choices": choices, "flag": flag, "metavar": metavar, "cli": cli}
+    metadata = {
+        "help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "cli": cli,
+    }
     if isinstance(default, (list, dict, set)):
         raise TypeError("configs are frozen: use a tuple or a string, not a mutable default")
     return dataclasses.field(default=default, metadata=metadata)
 
 
 def choices_of(field: dataclasses.Field) -> list[str] | None:
-    """The allowed values of a field, resolving a lazy callable."""
+    """The allowed values of a field (names), resolving a lazy callable."""
+    found = _resolved_choices(field)
+    if found is None:
+        return None
+    return [item.name if isinstance(item, Entry) else item for item in found]
+
+
+def choice_entries(field: dataclasses.Field) -> list[Entry[Any]] | None:
+    """The allowed values with their descriptions, when they come from a registry; else None."""
+    found = _resolved_choices(field)
+    if found is None or not all(isinstance(item, Entry) for item in found):
+        return None
+    return [item for item in found if isinstance(item, Entry)]
+
+
+def _resolved_choices(field: dataclasses.Field) -> list[str | Entry[Any]] | None:
     found = field.metadata.get("choices")
     if found is None:
         return None

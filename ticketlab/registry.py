@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ticketlab.errors import ConfigError
 
@@ -19,6 +19,10 @@ class Entry(Generic[T]):
     name: str
     value: T
     description: str
+
+    def describe(self) -> str:
+        """``name: description``, or the name alone where there is no description."""
+        return f"{self.name}: {self.description}" if self.description else self.name
 
 
 class Registry(Generic[T]):
@@ -80,6 +84,10 @@ class Registry(Generic[T]):
         """Registered names, in registration order."""
         return list(self._entries)
 
+    def describe(self) -> str:
+        """One ``name: description`` line per entry, in registration order (for help texts)."""
+        return describe_entries(self)
+
     def __contains__(self, name: object) -> bool:
         return name in self._entries
 
@@ -88,3 +96,8 @@ class Registry(Generic[T]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def describe_entries(entries: Iterable[Entry[Any]]) -> str:
+    """``name: description`` lines (just ``name`` where there is no description)."""
+    return "\n".join(entry.describe() for entry in entries)

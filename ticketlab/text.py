@@ -7,7 +7,9 @@ without importing ``ticketlab.report``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 _NUMBER = re.compile(r"^-?[0-9.,]+(e-?[0-9]+)?%?$|^-$")
 
@@ -52,3 +54,12 @@ def _is_number(value: object) -> bool:
     if value is None or (isinstance(value, (int, float)) and not isinstance(value, bool)):
         return True
     return isinstance(value, str) and _NUMBER.match(value) is not None
+
+
+def entry_lines(entries: Iterable[Any], width: int = 88) -> str:
+    """``  name: description`` per registry entry, wrapped under its name (for help texts)."""
+    return "\n".join(
+        textwrap.fill(f"{entry.name}: {entry.description}" if entry.description else entry.name, width=width,
+                      initial_indent="  ", subsequent_indent="      ")
+        for entry in entries
+    )

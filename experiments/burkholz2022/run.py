@@ -23,8 +23,7 @@ from ticketlab.masks.config import PrunableSpec
 from ticketlab.models import ModelConfig
 from ticketlab.report.table import format_table, percent
 from ticketlab.runs import Session
-from ticketlab.runs.strong_config import StrongConfig
-from ticketlab.runs.strong_run import run_strong
+from ticketlab.runs.strong_run import StrongConfig, run_strong
 from ticketlab.runs.target_run import TargetRunConfig, run_target
 from ticketlab.strong.anneal import AnnealConfig
 from ticketlab.training import TrainConfig
@@ -69,18 +68,18 @@ def main() -> int:
     rows, records = [], {}
     for name, config in TARGETS.items():
         target = run_target(config, runs_dir=args.runs_dir, session=session)
-        records[name] = {"target": target, "constructions": []}
+        records[name] = {"target": target.to_json(), "constructions": []}
         for construction, n, layers, examples in CONSTRUCTIONS[name]:
             strong = StrongConfig(construction=construction, n=n, layers=layers, test_examples=examples,
                                   error_examples=min(examples or 1000, 1000) if construction == "burkholz-2l" else 200)
-            result = run_strong(target["run_dir"], strong, runs_dir=args.runs_dir, session=session)
-            records[name]["constructions"].append(result)
-            rows.append([name, construction, n, layers, f"{result['target_nonzeros']:,}", f"{result['ticket_nonzeros']:,}",
-                         f"{result['ticket_nonzeros'] / max(result['target_nonzeros'], 1):.1f}",
-                         f"{result['source_parameters']:,}", f"{result['max_rel_weight_error']:.2e}",
-                         f"{result['max_rel_output_error']:.2e}", percent(result["target_test_accuracy"]),
-                         percent(result["ticket_test_accuracy"]), result["test_examples"],
-                         f"{result['solve_seconds']:.0f}"])
+            result = run_strong(target.run_dir, strong, runs_dir=args.runs_dir, session=session)
+            records[name]["constructions"].append(result.to_json())
+            rows.append([name, construction, n, layers, f"{result.target_nonzeros:,}", f"{result.ticket_nonzeros:,}",
+                         f"{result.ticket_nonzeros / max(result.target_nonzeros, 1):.1f}",
+                         f"{result.source_parameters:,}", f"{result.max_rel_weight_error:.2e}",
+                         f"{result.max_rel_output_error:.2e}", percent(result.target_test_accuracy),
+                         percent(result.ticket_test_accuracy), result.test_examples,
+                         f"{result.solve_seconds:.0f}"])
     headers = ["target", "construction", "n", "layers", "target nonzeros", "ticket nonzeros", "ticket / target",
                "random params", "max rel weight error", "max rel output error", "target acc", "ticket acc",
                "test examples", "solve s"]

@@ -22,8 +22,7 @@ from ticketlab.models import ModelConfig
 from ticketlab.report.plots import pyplot, save_figure
 from ticketlab.report.table import format_table, percent
 from ticketlab.runs import Session, TrainRunConfig, run_train
-from ticketlab.runs.strong_config import StrongConfig
-from ticketlab.runs.strong_run import run_strong
+from ticketlab.runs.strong_run import StrongConfig, StrongResult, run_strong
 from ticketlab.training import TrainConfig
 
 NS = (5, 10, 15, 20, 25, 30)
@@ -34,9 +33,9 @@ TARGET = TrainRunConfig(
 )
 
 
-def conv_block_error(result: dict) -> float:
+def conv_block_error(result: StrongResult) -> float:
     """The relative output error after the conv block (conv2 with its ReLU and pool)."""
-    return next(row["max_rel_error"] for row in result["output_errors"] if row["after"] == "conv2")
+    return next(row["max_rel_error"] for row in result.output_errors if row["after"] == "conv2")
 
 
 def main() -> int:
@@ -50,28 +49,29 @@ def main() -> int:
     target = run_train(TARGET, runs_dir=args.runs_dir, session=session)
     results = []
     for n in NS:
-        results.append(run_strong(target["run_dir"], StrongConfig(construction="cunha", n=n, layers="conv"),
+        results.append(run_strong(target.run_dir, StrongConfig(construction="cunha", n=n, layers="conv"),
                                   runs_dir=args.runs_dir, session=session))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
     for r in results:
-        weights = {w["tensor"]: w["max_rel_error"] for w in r["weight_errors"]}
-        rows.append([r["n"], f"{max(weights.values()):.2e}", f"{conv_block_error(r):.2e}",
-                     f"{r['max_rel_output_error']:.2e}", percent(r["target_test_accuracy"]),
-                     percent(r["ticket_test_accuracy"]), f"{r['ticket_nonzeros']:,}", f"{r['source_parameters']:,}",
-                     f"{r['solve_seconds']:.1f}"])
+        weights = {w["tensor"]: w["max_rel_error"] for w in r.weight_errors}
+        rows.append([r.n, f"{max(weights.values()):.2e}", f"{conv_block_error(r):.2e}",
+                     f"{r.max_rel_output_error:.2e}", percent(r.target_test_accuracy),
+                     percent(r.ticket_test_accuracy), f"{r.ticket_nonzeros:,}", f"{r.source_parameters:,}",
+                     f"{r.solve_seconds:.1f}"])
     headers = ["n", "max rel weight error", "conv block output error", "logit error", "target acc", "ticket acc",
                "ticket nonzeros", "random conv params", "solve s"]
     table = format_table(headers, rows, markdown=True)
     atomic_write_text(out / "summary.md", table + "\n")
-    atomic_write_json(out / "summary.json", {"target": target, "constructions": results,
+    atomic_write_json(out / "summary.json", {"target": target.to_json(),
+                                             "constructions": [r.to_json() for r in results],
                                              "wall_seconds": time.monotonic() - started})
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4))
-    ax.plot([r["n"] for r in results], [max(w["max_rel_error"] for w in r["weight_errors"]) for r in results],
+    ax.plot([r.n for r in results], [max(w["max_rel_error"] for w in r.weight_errors) for r in results],
             marker="o", label="max rel weight error (conv tensors)")
-    ax.plot([r["n"] for r in results], [conv_block_error(r) for r in results], marker="s",
+    ax.plot([r.n for r in results], [conv_block_error(r) for r in results], marker="s",
             label="max rel output error (conv block)")
     ax.axhline(1e-3, color="grey", linestyle=":", label="seed 000: about 1e-3 at n = 30")
     ax.set_yscale("log")

@@ -36,8 +36,7 @@ from ticketlab.report.lottery_report import (
 )
 from ticketlab.report.table import format_table
 from ticketlab.runs import Session
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.lottery_run import run_lottery
+from ticketlab.runs.lottery_run import LevelRow, LotteryResult, LotteryRunConfig, run_lottery
 from ticketlab.runs.robustness import run_robustness
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
@@ -109,13 +108,13 @@ def _run_one(config: LotteryRunConfig, runs_dir: str, threads: int, device: str)
     return {"result": result, "seconds": time.monotonic() - started}
 
 
-def best_ticket(result: dict[str, Any]) -> dict[str, Any]:
+def best_ticket(result: LotteryResult) -> LevelRow:
     """The pruned level with the best validation accuracy (ties: the sparser one)."""
-    pruned = [row for row in result["levels"] if row["level"] > 0]
-    return max(pruned, key=lambda row: (row["val_accuracy"], row["level"]))
+    pruned = [row for row in result.levels if row.level > 0]
+    return max(pruned, key=lambda row: (row.val_accuracy, row.level))
 
 
-def summarise(scale: Scale, results: dict[tuple[int, int], dict[str, Any]], robustness: dict[str, dict]) -> str:
+def summarise(scale: Scale, results: dict[tuple[int, int], LotteryResult], robustness: dict[str, dict]) -> str:
     """Markdown: per data size, mean and spread over seeds of dense, best ticket, random-prune."""
     rows = []
     for per_class in scale.per_class:
@@ -125,16 +124,16 @@ def summarise(scale: Scale, results: dict[tuple[int, int], dict[str, Any]], robu
             result = results.get((per_class, seed))
             if result is None:
                 continue
-            dense, ticket = result["levels"][0], best_ticket(result)
-            random = ticket["branches"][BRANCH]
-            cells["dense"].append(dense["test_accuracy"])
-            cells["ticket"].append(ticket["test_accuracy"])
-            cells["random"].append(random["test_accuracy"])
-            cells["ticket_test_sel"].append(max(r["test_accuracy_selected_on_test"] for r in result["levels"][1:]))
-            cells["remaining"].append(100 * (1 - ticket["sparsity"]))
-            cells["level"].append(ticket["level"])
+            dense, ticket = result.levels[0], best_ticket(result)
+            random = ticket.branches[BRANCH]
+            cells["dense"].append(dense.test_accuracy)
+            cells["ticket"].append(ticket.test_accuracy)
+            cells["random"].append(random.test_accuracy)
+            cells["ticket_test_sel"].append(max(r.test_accuracy_selected_on_test for r in result.levels[1:]))
+            cells["remaining"].append(100 * (1 - ticket.sparsity))
+            cells["level"].append(ticket.level)
             for key, unit in (("dense_c", dense), ("ticket_c", ticket), ("random_c", random)):
-                found = robustness.get(str(Path(unit["run_dir"]).resolve()))
+                found = robustness.get(str(Path(unit.run_dir).resolve()))
                 if found is not None:
                     cells[key].append(found["mean_corrupted_accuracy"])
         seeds = len(cells["dense"])
@@ -193,7 +192,7 @@ def main() -> int:
         scale = dataclasses.replace(scale, per_class=sizes)
     out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
     points = [(n, s) for n in scale.per_class for s in scale.seeds]
-    results: dict[tuple[int, int], dict[str, Any]] = {}
+    results: dict[tuple[int, int], LotteryResult] = {}
     seconds: dict[str, float] = {}
     started = time.monotonic()
     context = multiprocessing.get_context("spawn")
@@ -205,19 +204,19 @@ def main() -> int:
             done = future.result()
             results[(n, s)] = done["result"]
             seconds[f"{n}/{s}"] = done["seconds"]
-            print(f"lottery per_class={n} seed={s}: {done['seconds']:.0f}s here, {done['result']['wall_seconds']:.0f}s of "
-                  f"training in all  {done['result']['run_dir']}", file=sys.stderr)
+            print(f"lottery per_class={n} seed={s}: {done['seconds']:.0f}s here, {done['result'].wall_seconds:.0f}s of "
+                  f"training in all  {done['result'].run_dir}", file=sys.stderr)
     training_seconds = time.monotonic() - started
     robustness: dict[str, dict] = {}
     session = Session(device=args.device, cache_data=True)
     for key in points:
         result = results[key]
         ticket = best_ticket(result)
-        for unit in (result["levels"][0]["run_dir"], ticket["run_dir"], ticket["branches"][BRANCH]["run_dir"]):
+        for unit in (result.levels[0].run_dir, ticket.run_dir, ticket.branches[BRANCH].run_dir):
             for record in run_robustness(unit, session=session, test_subset=scale.test_subset):
                 robustness[str(Path(record["run_dir"]).resolve())] = record
     out.mkdir(parents=True, exist_ok=True)
-    settings = group_settings([Path(results[k]["run_dir"]) for k in points])
+    settings = group_settings([Path(results[k].run_dir) for k in points])
     plot_lotteries(settings, out / "lottery.png")
     atomic_write_text(out / "lottery.md", markdown_table(settings))
     table = summarise(scale, results, robustness)
@@ -227,10 +226,10 @@ def main() -> int:
         # seconds this invocation spent on each lottery (about 0 for one already finished) and the training
         # time its units recorded over every session that worked on it
         "lottery_seconds": seconds,
-        "lottery_training_seconds": {f"{n}/{s}": results[(n, s)]["wall_seconds"] for n, s in points},
+        "lottery_training_seconds": {f"{n}/{s}": results[(n, s)].wall_seconds for n, s in points},
         "wall_seconds": time.monotonic() - started,
         "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
-        "lotteries": {f"{n}/{s}": results[(n, s)]["run_dir"] for n, s in points},
+        "lotteries": {f"{n}/{s}": results[(n, s)].run_dir for n, s in points},
     })
     print(table)
     print(f"\nresults in {out}  (wall {time.monotonic() - started:.0f}s)")

@@ -33,12 +33,9 @@ from ticketlab.pruning import PruneConfig
 from ticketlab.report.plots import plot_metric_by_panel
 from ticketlab.report.table import format_table
 from ticketlab.runs import Session
-from ticketlab.runs.imc_config import IMCRunConfig
-from ticketlab.runs.imc_run import run_imc
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.lottery_run import run_lottery
-from ticketlab.runs.prune_config import PruneRunConfig
-from ticketlab.runs.prune_run import run_prune
+from ticketlab.runs.imc_run import IMCResult, IMCRunConfig, run_imc
+from ticketlab.runs.lottery_run import LevelRow, LotteryRunConfig, run_lottery
+from ticketlab.runs.prune_run import PruneResult, PruneRunConfig, run_prune
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
 
@@ -60,12 +57,13 @@ def imc_config(model: str, seed: int, **select: Any) -> IMCRunConfig:
                         select=SelectConfig(**select), seed=seed)
 
 
-def row(model: str, seed: int, method: str, result: dict[str, Any], target: float, setting: str) -> dict[str, Any]:
+def row(model: str, seed: int, method: str, result: IMCResult | PruneResult | LevelRow, target: float,
+        setting: str) -> dict[str, Any]:
     """One table row; ``target`` is the sparsity asked for (the realised one differs by rounding)."""
     return {"model": model, "seed": seed, "method": method, "setting": setting, "sparsity": target,
-            "remaining": 100 * (1 - target), "realised_sparsity": result["sparsity"],
-            "effective_remaining": 100 * (1 - result["effective_sparsity"]),
-            "test_accuracy": result["test_accuracy"], "run_dir": result["run_dir"]}
+            "remaining": 100 * (1 - target), "realised_sparsity": result.sparsity,
+            "effective_remaining": 100 * (1 - result.effective_sparsity),
+            "test_accuracy": result.test_accuracy, "run_dir": result.run_dir}
 
 
 def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -> dict[str, Any]:
@@ -80,11 +78,11 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
     spectrum: dict[str, Any] = {}
     for keep in ("slow", "fast"):
         result = run_imc(imc_config(model, seed, keep=keep), runs_dir=runs_dir, session=session)
-        spectrum = {k: result[k] for k in ("spectrum_dir", "condition_held", "gap", "lipschitz", "d", "spectrum")}
-        setting = "picked" if result["condition_held"] else "no gap: fallback"
-        rows.append(row(model, seed, f"IMC-{keep}", result, result["sparsity"], setting))
-        if result["condition_held"]:
-            picked[keep] = result["sparsity"]
+        spectrum = {k: getattr(result, k) for k in ("spectrum_dir", "condition_held", "gap", "lipschitz", "d", "spectrum")}
+        setting = "picked" if result.condition_held else "no gap: fallback"
+        rows.append(row(model, seed, f"IMC-{keep}", result, result.sparsity, setting))
+        if result.condition_held:
+            picked[keep] = result.sparsity
         for sparsity in FIXED:
             fixed = run_imc(imc_config(model, seed, keep=keep, budget="fixed", sparsity=sparsity), runs_dir=runs_dir,
                             session=session)
@@ -92,12 +90,12 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
     lottery = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                            lottery=LotteryConfig(levels=IMP_LEVELS, prune_fraction=0.5), seed=seed),
                           runs_dir=runs_dir, session=session)
-    for level in lottery["levels"][1:]:
+    for level in lottery.levels[1:]:
         # Global IMP keeps round(0.5^L d) weights: within one weight of the fixed sparsity.
-        near = [s for s in FIXED if abs(level["sparsity"] - s) <= 1.0 / level["total"]]
+        near = [s for s in FIXED if abs(level.sparsity - s) <= 1.0 / level.total]
         if near:
             rows.append(row(model, seed, "IMP", level, near[0], "fixed"))
-    dense = lottery["levels"][0]
+    dense = lottery.levels[0]
     rows.append(row(model, seed, "dense", dense, 0.0, "dense"))
     targets = [(s, "fixed") for s in FIXED] + [(s, f"picked by IMC-{k}") for k, s in picked.items() if 0 < s < 1]
     for sparsity, setting in targets:
@@ -110,7 +108,7 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
             one_shot = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                                     lottery=LotteryConfig(levels=1, prune_fraction=sparsity), seed=seed),
                                    runs_dir=runs_dir, session=session)
-            level = one_shot["levels"][1]
+            level = one_shot.levels[1]
             rows.append(row(model, seed, "IMP (one-shot)", level, sparsity, setting))
     return {"rows": rows, "spectrum": spectrum, "seconds": time.monotonic() - started}
 

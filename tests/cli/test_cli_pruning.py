@@ -98,14 +98,15 @@ def test_sweep_runs_resumes_and_reports(cli, tmp_path: Path) -> None:  # type: i
 
 
 def test_effective_layer_table_hand_computed() -> None:
-    from ticketlab.cli.train import effective_layer_table
+    from ticketlab.runs.tables import effective_layer_table
 
     result = {
         "layers": [{"name": "fc1.weight", "shape": [4, 5], "kept": 5, "effective_kept": 2, "total": 20},
                    {"name": "fc2.weight", "shape": [2, 4], "kept": 4, "effective_kept": 4, "total": 8}],
         "kept": 9, "effective_kept": 6, "total": 28, "effective_sparsity": 22 / 28,
     }
-    lines = effective_layer_table(result, 9 / 28).splitlines()
+    lines = effective_layer_table(result["layers"], result["kept"], result["effective_kept"],
+                                  result["total"]).splitlines()
     assert lines[0].split() == ["layer", "shape", "kept", "effective", "total", "density", "eff.", "density"]
     assert lines[2].split() == ["fc1.weight", "4x5", "5", "2", "20", "25.000%", "10.000%"]
     assert lines[3].split() == ["fc2.weight", "2x4", "4", "4", "8", "50.000%", "50.000%"]

@@ -83,9 +83,9 @@ def paths_oracle(weights: list[torch.Tensor]) -> list[torch.Tensor]:
     widths = [weights[0].shape[1]] + [w.shape[0] for w in weights]
     for path in itertools.product(*(range(n) for n in widths)):
         edges = [(layer, path[layer + 1], path[layer]) for layer in range(len(weights))]
-        if all(bool(weights[l][o, i]) for l, o, i in edges):
-            for l, o, i in edges:
-                active[l][o, i] = True
+        if all(bool(weights[layer][o, i]) for layer, o, i in edges):
+            for layer, o, i in edges:
+                active[layer][o, i] = True
     return active
 
 

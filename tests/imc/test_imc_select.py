@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from tests.imc.test_imc_numerics import exact_hessian, tiny_problem
 from ticketlab.imc.analysis import fastness
 from ticketlab.imc.config import SelectConfig
 from ticketlab.imc.gap import Gap
 from ticketlab.imc.lanczos import extreme_eigenpairs
 from ticketlab.imc.objective import flat_parameters, model_objective
 from ticketlab.imc.select import block_mask, imc_mask, kept_count
-
-from tests.imc.test_imc_numerics import exact_hessian, tiny_problem
 
 
 def symmetric(values: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -16,14 +16,13 @@ from ticketlab.report.lottery_report import (
     find_lotteries,
     group_settings,
 )
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.lottery_run import run_lottery
+from ticketlab.runs.lottery_run import LotteryResult, LotteryRunConfig, run_lottery
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
+def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[LotteryResult]]:
     root = tmp_path_factory.mktemp("runs")
     results = []
     for per_class in (10, 20):
@@ -40,20 +39,20 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict]]:
     return root, results
 
 
-def test_settings_group_seeds_and_label_what_varies(runs: tuple[Path, list[dict]]) -> None:
+def test_settings_group_seeds_and_label_what_varies(runs: tuple[Path, list[LotteryResult]]) -> None:
     root, results = runs
     settings = group_settings(find_lotteries([root]))
     assert sorted(s.label for s in settings) == ["per_class=10", "per_class=20"]
     assert all(len(s.results) == 2 for s in settings)
 
 
-def test_means_and_spreads_by_hand(runs: tuple[Path, list[dict]]) -> None:
+def test_means_and_spreads_by_hand(runs: tuple[Path, list[LotteryResult]]) -> None:
     root, results = runs
     setting = next(s for s in group_settings(find_lotteries([root])) if s.label == "per_class=10")
     lines = curves(setting)
     mine = results[:2]  # per_class=10, seeds 0 and 1: the fixture's loop order
     for level in (0, 1, 2):
-        values = [r["levels"][level]["test_accuracy"] for r in mine]
+        values = [r.levels[level].test_accuracy for r in mine]
         point = lines[TRUNK][level]
         assert point["mean"] == pytest.approx(statistics.fmean(values))
         assert point["std"] == pytest.approx(statistics.pstdev(values))
@@ -61,7 +60,7 @@ def test_means_and_spreads_by_hand(runs: tuple[Path, list[dict]]) -> None:
     assert [p["level"] for p in lines["random-prune"]] == [1, 2]
 
 
-def test_command_writes_plot_and_table(cli, runs: tuple[Path, list[dict]], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_command_writes_plot_and_table(cli, runs: tuple[Path, list[LotteryResult]], tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     root, _ = runs
     result = cli("report", str(root), "--out", str(tmp_path / "out"))
     assert result.code == 0, result.err

@@ -16,7 +16,7 @@ from ticketlab.data.corruptions import CORRUPTIONS
 from ticketlab.errors import CheckpointError
 from ticketlab.masks import save_mask
 from ticketlab.models.config import ModelConfig
-from ticketlab.runs import Session, TrainRunConfig, run_train
+from ticketlab.runs import Session, TrainingResult, TrainRunConfig, run_train
 from ticketlab.runs.robustness import evaluate_robustness, find_units, run_robustness
 from ticketlab.training import TrainConfig
 
@@ -62,7 +62,7 @@ def test_evaluate_robustness_against_a_model_with_a_known_answer() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
     """A tiny masked training run on synthetic 1x8x8 data (one epoch)."""
     config = TrainRunConfig(
         data=DataConfig(dataset="synthetic", synthetic_shape="1x8x8", synthetic_train=200, synthetic_test=100),
@@ -73,14 +73,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return run_train(config, runs_dir=tmp_path_factory.mktemp("runs"))
 
 
-def copy_run(trained: dict, destination: Path) -> Path:
-    shutil.copytree(trained["run_dir"], destination)
+def copy_run(trained: TrainingResult, destination: Path) -> Path:
+    shutil.copytree(trained.run_dir, destination)
     (destination / "robustness.json").unlink(missing_ok=True)
     return destination
 
 
-def test_command_end_to_end_then_skips(trained: dict, tmp_path: Path, cli: Any) -> None:
-    run_dir = copy_run(trained, tmp_path / Path(trained["run_dir"]).name)
+def test_command_end_to_end_then_skips(trained: TrainingResult, tmp_path: Path, cli: Any) -> None:
+    run_dir = copy_run(trained, tmp_path / Path(trained.run_dir).name)
     done = cli("robustness", str(run_dir), "--device", "cpu", *FEW)
     assert done.code == 0, done.err
     record = json.loads((run_dir / "robustness.json").read_text())
@@ -93,7 +93,7 @@ def test_command_end_to_end_then_skips(trained: dict, tmp_path: Path, cli: Any) 
         assert record["mean_accuracy"][name] == pytest.approx(sum(by_level.values()) / 2)
     assert record["mean_corrupted_accuracy"] == pytest.approx(sum(record["mean_accuracy"].values()) / 3)
     assert record["run_dir"] == str(run_dir) and record["dataset"] == "synthetic" and record["model"] == "lenet300"
-    assert record["sparsity"] == pytest.approx(trained["sparsity"])
+    assert record["sparsity"] == pytest.approx(trained.sparsity)
     assert len(record["model_sha256"]) == 64 and record["wall_seconds"] >= 0
     lines = done.out.splitlines()
     assert lines[0].split()[:4] == ["unit", "sparsity", "clean", "mean"] and "pixelate" in lines[0]
@@ -114,7 +114,7 @@ def test_command_end_to_end_then_skips(trained: dict, tmp_path: Path, cli: Any) 
     assert rewritten["accuracy"]["contrast"] == record["accuracy"]["contrast"]
 
 
-def test_every_corruption_and_severity_by_default(trained: dict, tmp_path: Path) -> None:
+def test_every_corruption_and_severity_by_default(trained: TrainingResult, tmp_path: Path) -> None:
     run_dir = copy_run(trained, tmp_path / "run")
     [record] = run_robustness(tmp_path, session=Session())
     assert record["corruptions"] == CORRUPTIONS.names()
@@ -123,29 +123,29 @@ def test_every_corruption_and_severity_by_default(trained: dict, tmp_path: Path)
     assert json.loads((run_dir / "robustness.json").read_text()) == record
 
 
-def test_lottery_layout_units_share_the_top_config(trained: dict, tmp_path: Path) -> None:
+def test_lottery_layout_units_share_the_top_config(trained: TrainingResult, tmp_path: Path) -> None:
     lottery = tmp_path / "lottery-0123456789abcdef"
     lottery.mkdir()
-    shutil.copy(Path(trained["run_dir"]) / "config.json", lottery / "config.json")
+    shutil.copy(Path(trained.run_dir) / "config.json", lottery / "config.json")
     units = ["level-0", "level-1", "level-1/branch-random-reinit", "level-2", "level-10"]
     for name in units:
         (lottery / name).mkdir(parents=True)
-        shutil.copy(Path(trained["run_dir"]) / "model_final.pt", lottery / name / "model_final.pt")
+        shutil.copy(Path(trained.run_dir) / "model_final.pt", lottery / name / "model_final.pt")
         if name != "level-0":
-            shutil.copy(Path(trained["run_dir"]) / "mask.npz", lottery / name / "mask.npz")
+            shutil.copy(Path(trained.run_dir) / "mask.npz", lottery / name / "mask.npz")
     (lottery / "model_init.pt").write_bytes(b"not a unit")
     assert find_units(lottery) == [lottery / name for name in units]
     assert find_units(lottery / "level-1") == [lottery / "level-1", lottery / "level-1/branch-random-reinit"]
     records = run_robustness(lottery, corruptions=["contrast"], severities=[2], session=Session())
     assert [r["run_dir"] for r in records] == [str(lottery / name) for name in units]
-    assert [r["sparsity"] for r in records] == [None, *[pytest.approx(trained["sparsity"])] * 4]
+    assert [r["sparsity"] for r in records] == [None, *[pytest.approx(trained.sparsity)] * 4]
     assert all(r["config_path"] == str(lottery / "config.json") for r in records)
     # The same weights and the same corrupted images give the same numbers everywhere.
     assert len({json.dumps([r["clean_accuracy"], r["accuracy"]]) for r in records}) == 1
-    assert records[0]["clean_accuracy"] == trained["test_accuracy"]
+    assert records[0]["clean_accuracy"] == trained.test_accuracy
 
 
-def test_the_mask_is_applied(trained: dict, tmp_path: Path) -> None:
+def test_the_mask_is_applied(trained: TrainingResult, tmp_path: Path) -> None:
     run_dir = copy_run(trained, tmp_path / "run")
     # Pruning the whole classifier leaves its bias: every example gets the same class.
     state = torch.load(run_dir / "model_final.pt", weights_only=True)["state"]["model"]
@@ -158,11 +158,11 @@ def test_the_mask_is_applied(trained: dict, tmp_path: Path) -> None:
     assert record["accuracy"]["contrast"]["1"] == record["clean_accuracy"]
 
 
-def _test_labels(trained: dict) -> torch.Tensor:
+def _test_labels(trained: TrainingResult) -> torch.Tensor:
     from ticketlab.data import load_data
     from ticketlab.runs import load_config
 
-    return load_data(load_config(trained["run_dir"], TrainRunConfig).data).test.y
+    return load_data(load_config(trained.run_dir, TrainRunConfig).data).test.y
 
 
 # ---- bad input -----------------------------------------------------------------------------
@@ -179,12 +179,12 @@ def _test_labels(trained: dict) -> torch.Tensor:
         (["--batch-size", "0"], "--batch-size"),
     ],
 )
-def test_bad_options_exit_2_with_one_line(trained: dict, cli: Any, options: list[str], message: str) -> None:
-    done = cli("robustness", trained["run_dir"], "--device", "cpu", *options)
+def test_bad_options_exit_2_with_one_line(trained: TrainingResult, cli: Any, options: list[str], message: str) -> None:
+    done = cli("robustness", trained.run_dir, "--device", "cpu", *options)
     assert done.code == 2 and message in done.err and len(done.err.strip().splitlines()) == 1
 
 
-def test_missing_and_corrupt_files_exit_2_with_one_line(trained: dict, tmp_path: Path, cli: Any) -> None:
+def test_missing_and_corrupt_files_exit_2_with_one_line(trained: TrainingResult, tmp_path: Path, cli: Any) -> None:
     def fails(path: Path, message: str) -> None:
         done = cli("robustness", str(path), "--device", "cpu", *FEW)
         assert done.code == 2 and message in done.err, done.err
@@ -231,7 +231,7 @@ def test_api_errors_are_ticketlab_errors(tmp_path: Path) -> None:
         run_robustness(tmp_path, session=Session())
 
 
-def test_test_subset_is_stratified_and_shared(trained: dict, tmp_path: Path, cli: Any) -> None:
+def test_test_subset_is_stratified_and_shared(trained: TrainingResult, tmp_path: Path, cli: Any) -> None:
     run_dir = copy_run(trained, tmp_path / "subset")
     done = cli("robustness", str(run_dir), "--device", "cpu", *FEW, "--test-subset", "50", "--json")
     assert done.code == 0, done.err

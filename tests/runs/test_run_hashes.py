@@ -8,11 +8,11 @@ import pytest
 
 from ticketlab.data import DataConfig
 from ticketlab.pruning import PruneConfig
-from ticketlab.runs.imc_config import IMCRunConfig
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.prune_config import PruneRunConfig
+from ticketlab.runs.imc_run import IMCRunConfig
+from ticketlab.runs.lottery_run import LotteryRunConfig
+from ticketlab.runs.prune_run import PruneRunConfig
 from ticketlab.runs.store import RunDirectory
-from ticketlab.runs.strong_config import StrongConfig, StrongRunConfig
+from ticketlab.runs.strong_run import StrongConfig, StrongRunConfig
 from ticketlab.runs.target_run import TargetRunConfig
 from ticketlab.strong.anneal import AnnealConfig
 from ticketlab.tickets import LotteryConfig

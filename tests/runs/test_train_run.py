@@ -34,7 +34,7 @@ def small_config(**changes: object) -> TrainRunConfig:
 def test_run_directory_layout_and_result(tmp_path: Path) -> None:
     config = small_config()
     result = run_train(config, runs_dir=tmp_path)
-    run_dir = Path(result["run_dir"])
+    run_dir = Path(result.run_dir)
     assert run_dir.parent == tmp_path and run_dir.is_absolute()
     assert run_dir.name == f"train-{RunDirectory(tmp_path, config).hash}"
     assert sorted(p.name for p in run_dir.iterdir()) == [
@@ -44,16 +44,16 @@ def test_run_directory_layout_and_result(tmp_path: Path) -> None:
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
     on_disk = json.loads((run_dir / "result.json").read_text())
-    assert on_disk == result
-    assert 0.0 <= result["test_accuracy"] <= 1.0 and 0.0 <= result["val_accuracy"] <= 1.0
-    assert result["wall_seconds"] > 0
+    assert on_disk == result.to_json()
+    assert 0.0 <= result.test_accuracy <= 1.0 and 0.0 <= result.val_accuracy <= 1.0
+    assert result.wall_seconds > 0
     # lenet300 at width 0.25: 100 -> 75 -> 25 -> 10; 75% removed per layer, exactly.
-    assert [(layer["name"], layer["shape"], layer["kept"], layer["total"]) for layer in result["layers"]] == [
+    assert [(layer["name"], layer["shape"], layer["kept"], layer["total"]) for layer in result.layers] == [
         ("fc1.weight", [75, 100], 1875, 7500),
         ("fc2.weight", [25, 75], 469, 1875),
         ("fc3.weight", [10, 25], 62, 250),
     ]
-    assert result["sparsity"] == pytest.approx(1 - (1875 + 469 + 62) / (7500 + 1875 + 250))
+    assert result.sparsity == pytest.approx(1 - (1875 + 469 + 62) / (7500 + 1875 + 250))
     mask = load_mask(run_dir / "mask.npz")
     final = torch.load(run_dir / "model_final.pt", weights_only=True)["state"]["model"]
     for name, m in mask.items():
@@ -62,29 +62,29 @@ def test_run_directory_layout_and_result(tmp_path: Path) -> None:
 
 def test_dense_run_reports_full_layers(tmp_path: Path) -> None:
     result = run_train(small_config(sparsity=None), runs_dir=tmp_path)
-    assert result["sparsity"] == 0.0
-    assert all(layer["kept"] == layer["total"] for layer in result["layers"])
-    assert not (Path(result["run_dir"]) / "mask.npz").exists()
+    assert result.sparsity == 0.0
+    assert all(layer["kept"] == layer["total"] for layer in result.layers)
+    assert not (Path(result.run_dir) / "mask.npz").exists()
 
 
 def test_finished_run_is_skipped(tmp_path: Path) -> None:
     config = small_config()
     first = run_train(config, runs_dir=tmp_path)
-    stamp = (Path(first["run_dir"]) / "result.json").stat().st_mtime_ns
+    stamp = (Path(first.run_dir) / "result.json").stat().st_mtime_ns
     messages: list[str] = []
     again = run_train(config, runs_dir=tmp_path, session=Session(log=messages.append))
     assert again == first
-    assert messages == [f"already complete: {first['run_dir']}"]
-    assert (Path(first["run_dir"]) / "result.json").stat().st_mtime_ns == stamp
+    assert messages == [f"already complete: {first.run_dir}"]
+    assert (Path(first.run_dir) / "result.json").stat().st_mtime_ns == stamp
 
 
 def test_same_config_same_numbers(tmp_path: Path) -> None:
     a = run_train(small_config(), runs_dir=tmp_path / "a")
     b = run_train(small_config(), runs_dir=tmp_path / "b")
-    assert strip(a) == strip(b)
-    assert load_mask(Path(a["run_dir"]) / "mask.npz").keys() == load_mask(Path(b["run_dir"]) / "mask.npz").keys()
+    assert strip(a.to_json()) == strip(b.to_json())
+    assert load_mask(Path(a.run_dir) / "mask.npz").keys() == load_mask(Path(b.run_dir) / "mask.npz").keys()
     c = run_train(small_config(seed=4), runs_dir=tmp_path / "c")
-    assert strip(c)["layers"] == strip(a)["layers"] and c["test_loss"] != a["test_loss"]
+    assert strip(c.to_json())["layers"] == strip(a.to_json())["layers"] and c.test_loss != a.test_loss
 
 
 def strip(result: dict) -> dict:
@@ -115,7 +115,8 @@ def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # ty
                                   span_seconds, rng)
         run_dir = runs / Path(expected["run_dir"]).name
         killed_mid_run.append(not (run_dir / "result.json").exists())
-        resumed = cli.subprocess(*args, "--runs-dir", str(runs))
+        # Resumed in-process (one thread, as the subprocesses): the kill is what needs a real process.
+        resumed = cli(*args, "--runs-dir", str(runs), "--threads", "1")
         assert resumed.code == 0, resumed.err
         got = json.loads(resumed.out)
         assert strip(got) == strip(expected)

@@ -16,7 +16,7 @@ from ticketlab.masks import full_mask, load_mask
 from ticketlab.models import ModelConfig, build_model
 from ticketlab.runs import Session
 from ticketlab.runs.store import load_torch_file
-from ticketlab.runs.target_run import TargetRunConfig, run_target
+from ticketlab.runs.target_run import TargetResult, TargetRunConfig, run_target
 from ticketlab.strong.anneal import AnnealConfig, anneal_densities, anneal_step_mask
 from ticketlab.training import TrainConfig
 
@@ -71,12 +71,12 @@ def test_run_hashes_are_pinned() -> None:
 
 
 @pytest.fixture(scope="module")
-def annealed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def annealed(tmp_path_factory: pytest.TempPathFactory) -> TargetResult:
     return run_target(config(density=0.1, steps=4), runs_dir=tmp_path_factory.mktemp("target"))
 
 
-def test_layout(annealed: dict) -> None:
-    top = Path(annealed["run_dir"])
+def test_layout(annealed: TargetResult) -> None:
+    top = Path(annealed.run_dir)
     assert top.name.startswith("target-")
     assert sorted(p.name for p in top.iterdir()) == [
         "config.json", "mask.npz", "model_final.pt", "result.json", "step-0", "step-1", "step-2", "step-3", "step-4",
@@ -84,25 +84,25 @@ def test_layout(annealed: dict) -> None:
     for step in range(5):
         files = {p.name for p in (top / f"step-{step}").iterdir()}
         assert files == {"metrics.jsonl", "model_init.pt", "model_final.pt", "result.json"} | ({"mask.npz"} if step else set())
-    assert [r["step"] for r in annealed["steps"]] == [0, 1, 2, 3, 4]
-    assert json.loads((top / "result.json").read_text()) == annealed
-    assert annealed["density"] == annealed["steps"][-1]["density"] == pytest.approx(0.1, abs=1e-3)
+    assert [r.step for r in annealed.steps] == [0, 1, 2, 3, 4]
+    assert json.loads((top / "result.json").read_text()) == annealed.to_json()
+    assert annealed.density == annealed.steps[-1].density == pytest.approx(0.1, abs=1e-3)
 
 
-def test_run_densities_per_layer_and_nested(annealed: dict) -> None:
-    top = Path(annealed["run_dir"])
+def test_run_densities_per_layer_and_nested(annealed: TargetResult) -> None:
+    top = Path(annealed.run_dir)
     masks = [load_mask(top / f"step-{s}" / "mask.npz") for s in range(1, 5)]
     for earlier, later in itertools.pairwise(masks):
         assert all(torch.all(later[k] <= earlier[k]) for k in earlier)
-    for row, mask, density in zip(annealed["steps"][1:], masks, anneal_densities(0.1, 4)):
-        assert row["target_density"] == pytest.approx(density)
+    for row, mask, density in zip(annealed.steps[1:], masks, anneal_densities(0.1, 4)):
+        assert row.target_density == pytest.approx(density)
         assert all(abs(int(m.sum()) - density * m.numel()) <= 1 for m in mask.values())
-        assert row["kept"] == sum(int(m.sum()) for m in mask.values())
-    assert [layer["kept"] for layer in annealed["layers"]] == [int(m.sum()) for m in masks[-1].values()]
+        assert row.kept == sum(int(m.sum()) for m in mask.values())
+    assert [layer["kept"] for layer in annealed.layers] == [int(m.sum()) for m in masks[-1].values()]
 
 
-def test_final_model_is_the_last_step_with_pruned_weights_exactly_zero(annealed: dict) -> None:
-    top = Path(annealed["run_dir"])
+def test_final_model_is_the_last_step_with_pruned_weights_exactly_zero(annealed: TargetResult) -> None:
+    top = Path(annealed.run_dir)
     final, mask = state(top / "model_final.pt"), load_mask(top / "mask.npz")
     last = state(top / "step-4" / "model_final.pt")
     assert all(torch.equal(final[k], last[k]) for k in last) and final.keys() == last.keys()
@@ -111,8 +111,8 @@ def test_final_model_is_the_last_step_with_pruned_weights_exactly_zero(annealed:
         assert torch.count_nonzero(final[name][~m]) == 0 and torch.count_nonzero(final[name][m]) > 0.9 * int(m.sum())
 
 
-def test_each_step_continues_from_the_previous_weights_masked(annealed: dict) -> None:
-    top = Path(annealed["run_dir"])
+def test_each_step_continues_from_the_previous_weights_masked(annealed: TargetResult) -> None:
+    top = Path(annealed.run_dir)
     first_init = state(top / "step-0" / "model_init.pt")
     for step in range(1, 5):
         start, before = state(top / f"step-{step}" / "model_init.pt"), state(top / f"step-{step - 1}" / "model_final.pt")
@@ -126,16 +126,16 @@ def test_each_step_continues_from_the_previous_weights_masked(annealed: dict) ->
 
 def test_dense_target_is_step_0_alone(tmp_path: Path) -> None:
     result = run_target(config(), runs_dir=tmp_path)
-    top = Path(result["run_dir"])
-    assert [r["step"] for r in result["steps"]] == [0] and result["density"] == 1.0
+    top = Path(result.run_dir)
+    assert [r.step for r in result.steps] == [0] and result.density == 1.0
     assert not (top / "step-1").exists()
     assert all(bool(m.all()) for m in load_mask(top / "mask.npz").values())
     dense = state(top / "step-0" / "model_final.pt")
     assert all(torch.equal(v, dense[k]) for k, v in state(top / "model_final.pt").items())
-    assert result["test_accuracy"] > 0.5  # 4 classes
+    assert result.test_accuracy > 0.5  # 4 classes
 
 
-def test_interrupted_run_resumes_skipping_finished_steps(annealed: dict, tmp_path: Path) -> None:
+def test_interrupted_run_resumes_skipping_finished_steps(annealed: TargetResult, tmp_path: Path) -> None:
     class Stop(Exception):
         pass
 
@@ -148,7 +148,7 @@ def test_interrupted_run_resumes_skipping_finished_steps(annealed: dict, tmp_pat
 
     with pytest.raises(Stop):
         run_target(config(density=0.1, steps=4), runs_dir=tmp_path, session=Session(log=stop_in_step_2))
-    top = tmp_path / Path(annealed["run_dir"]).name
+    top = tmp_path / Path(annealed.run_dir).name
     done = {s: (top / f"step-{s}" / "result.json").stat().st_mtime_ns for s in (0, 1)}
     assert (top / "step-2" / "checkpoint.pt").exists() and not (top / "step-2" / "result.json").exists()
     messages: list[str] = []
@@ -156,12 +156,13 @@ def test_interrupted_run_resumes_skipping_finished_steps(annealed: dict, tmp_pat
     assert {s: (top / f"step-{s}" / "result.json").stat().st_mtime_ns for s in (0, 1)} == done
     assert any(m.startswith("resuming step-2 at epoch 1") for m in messages)
 
-    def same(result: dict) -> dict:
-        text = json.dumps(result).replace(str(tmp_path), "ROOT").replace(str(Path(annealed["run_dir"]).parent), "ROOT")
+    def same(result: TargetResult) -> dict:
+        text = json.dumps(result.to_json()).replace(str(tmp_path), "ROOT").replace(str(Path(annealed.run_dir).parent),
+                                                                            "ROOT")
         return {k: v for k, v in json.loads(text).items() if k != "wall_seconds"}
 
     assert same(resumed) == same(annealed)
-    reference = state(Path(annealed["run_dir"]) / "model_final.pt")
+    reference = state(Path(annealed.run_dir) / "model_final.pt")
     assert all(torch.equal(v, reference[k]) for k, v in state(top / "model_final.pt").items())
     again: list[str] = []
     assert run_target(config(density=0.1, steps=4), runs_dir=tmp_path, session=Session(log=again.append)) == resumed

@@ -18,7 +18,7 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import PrunableSpec, apply_mask, load_mask, prunable_parameters
 from ticketlab.models import ModelConfig, build_from_config, build_model
 from ticketlab.runs import Session
-from ticketlab.runs.edge_popup_run import EdgePopupRunConfig, run_edge_popup
+from ticketlab.runs.edge_popup_run import EdgePopupResult, EdgePopupRunConfig, run_edge_popup
 from ticketlab.runs.store import load_torch_file
 from ticketlab.strong.edge_popup import (
     EdgePopupConfig,
@@ -149,27 +149,27 @@ def test_run_hashes_are_pinned() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> EdgePopupResult:
     return run_edge_popup(config(), runs_dir=tmp_path_factory.mktemp("popup"))
 
 
-def test_run_layout_and_result(trained: dict) -> None:
-    top = Path(trained["run_dir"])
+def test_run_layout_and_result(trained: EdgePopupResult) -> None:
+    top = Path(trained.run_dir)
     assert top.name.startswith("edge-popup-")
     assert sorted(p.name for p in top.iterdir()) == [
         "config.json", "mask.npz", "metrics.jsonl", "model_final.pt", "popup_final.pt", "popup_init.pt", "result.json",
     ]
-    assert json.loads((top / "result.json").read_text()) == trained
+    assert json.loads((top / "result.json").read_text()) == trained.to_json()
     mask = load_mask(top / "mask.npz")
     assert list(mask) == ["fc1.weight", "fc2.weight", "fc3.weight"]
     assert [int(m.sum()) for m in mask.values()] == [1500, 150, 20]  # half of 30x100, 10x30, 4x10
-    assert trained["density"] == 0.5 and trained["sparsity"] == 0.5
-    assert trained["effective_sparsity"] >= trained["sparsity"]
-    assert trained["trainable_parameters"] == 3340 and trained["parameters"] == 3340 + 44  # + biases
+    assert trained.density == 0.5 and trained.sparsity == 0.5
+    assert trained.effective_sparsity >= trained.sparsity
+    assert trained.trainable_parameters == 3340 and trained.parameters == 3340 + 44  # + biases
 
 
-def test_frozen_weights_are_bit_identical_and_scores_moved(trained: dict) -> None:
-    top = Path(trained["run_dir"])
+def test_frozen_weights_are_bit_identical_and_scores_moved(trained: EdgePopupResult) -> None:
+    top = Path(trained.run_dir)
     init, final, plain = state(top / "popup_init.pt"), state(top / "popup_final.pt"), state(top / "model_final.pt")
     assert list(plain) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
     for name in plain:
@@ -178,17 +178,17 @@ def test_frozen_weights_are_bit_identical_and_scores_moved(trained: dict) -> Non
         assert not torch.equal(init[name], final[name])
 
 
-def test_training_beats_chance_and_the_plain_masked_model_scores_the_same(trained: dict) -> None:
-    assert trained["test_accuracy"] > 0.5 and trained["train_accuracy"] > 0.5  # 4 classes: chance is 0.25
-    top = Path(trained["run_dir"])
+def test_training_beats_chance_and_the_plain_masked_model_scores_the_same(trained: EdgePopupResult) -> None:
+    assert trained.test_accuracy > 0.5 and trained.train_accuracy > 0.5  # 4 classes: chance is 0.25
+    top = Path(trained.run_dir)
     data = Session().load_data(DATA)
     model = build_from_config(ModelConfig(model="lenet300", width=0.1), (1, 10, 10), 4, seed=0)
     model.load_state_dict(state(top / "model_final.pt"))
     apply_mask(model, load_mask(top / "mask.npz"))
-    assert evaluate(model, data.test, 1000)[1] == trained["test_accuracy"]
+    assert evaluate(model, data.test, 1000)[1] == trained.test_accuracy
 
 
-def test_interrupted_run_resumes_to_the_identical_result(trained: dict, tmp_path: Path) -> None:
+def test_interrupted_run_resumes_to_the_identical_result(trained: EdgePopupResult, tmp_path: Path) -> None:
     class Stop(Exception):
         pass
 
@@ -201,14 +201,15 @@ def test_interrupted_run_resumes_to_the_identical_result(trained: dict, tmp_path
 
     with pytest.raises(Stop):
         run_edge_popup(config(), runs_dir=tmp_path, session=Session(log=stop_in_third_epoch))
-    run_dir = tmp_path / Path(trained["run_dir"]).name
+    run_dir = tmp_path / Path(trained.run_dir).name
     assert (run_dir / "checkpoint.pt").exists() and not (run_dir / "result.json").exists()
     messages: list[str] = []
     resumed = run_edge_popup(config(), runs_dir=tmp_path, session=Session(log=messages.append))
     assert any(m.startswith("resuming") and "epoch 2" in m for m in messages)
     skip = ("wall_seconds", "run_dir")
-    assert {k: v for k, v in resumed.items() if k not in skip} == {k: v for k, v in trained.items() if k not in skip}
-    reference = state(Path(trained["run_dir"]) / "popup_final.pt")
+    assert {k: v for k, v in resumed.to_json().items() if k not in skip} == \
+        {k: v for k, v in trained.to_json().items() if k not in skip}
+    reference = state(Path(trained.run_dir) / "popup_final.pt")
     assert all(torch.equal(v, reference[k]) for k, v in state(run_dir / "popup_final.pt").items())
     again: list[str] = []
     assert run_edge_popup(config(), runs_dir=tmp_path, session=Session(log=again.append)) == resumed

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from ticketlab.errors import ConfigError
+from ticketlab.runs.prune_run import PruneRunConfig
 from ticketlab.runs.sweep import (
     compression_range,
-    config_from_values,
     expand,
     load_sweep,
 )
+from ticketlab.runs.values import config_from_values
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -55,7 +56,7 @@ seed = [0, 1]
 
 
 def test_config_from_values_maps_every_group() -> None:
-    config = config_from_values({
+    config = config_from_values(PruneRunConfig, {
         "per_class": 50, "val": 100, "init": "kaiming-normal", "width": 0.5, "iterations": 300,
         "optimizer": "adam", "prunable": "conv", "rounds": 10, "target": "effective", "sparsity": 0.5, "seed": 3,
     })
@@ -77,7 +78,7 @@ def test_config_from_values_maps_every_group() -> None:
 )
 def test_bad_values(values: dict, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        config_from_values(values)
+        config_from_values(PruneRunConfig, values)
 
 
 def test_invalid_point_is_recorded_not_raised(tmp_path: Path) -> None:
@@ -114,12 +115,12 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_lottery_sweeps_build_lottery_configs_and_keep_branches_apart(tmp_path: Path) -> None:
-    from ticketlab.runs.lottery_config import LotteryRunConfig
+    from ticketlab.runs.lottery_run import LotteryRunConfig
 
     path = write(tmp_path, 'command = "lottery"\n[base]\nlevels = 3\nprune_fraction = 0.2\n'
                            'branches = ["random-prune"]\nepochs = 2\n[grid]\nseed = [0, 1]\n')
     points = expand(load_sweep(path))
-    assert [p.branches for p in points] == [("random-prune",)] * 2
+    assert [p.options["branches"] for p in points] == [("random-prune",)] * 2
     config = points[1].config
     assert isinstance(config, LotteryRunConfig) and config.seed == 1 and config.lottery.levels == 3
     assert config.train.duration == "2ep"
@@ -128,7 +129,8 @@ def test_lottery_sweeps_build_lottery_configs_and_keep_branches_apart(tmp_path: 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ('command = "lottery"\n[grid]\ncompression = [10]\n', "compression belongs to prune sweeps"),
+        ('command = "lottery"\n[grid]\ncompression = [10]\n',
+         "compression needs a run with a sparsity option; lottery runs have none"),
         ('[base]\nbranches = ["random-prune"]\n[grid]\nseed = [0]\n', "branches belong to lottery sweeps"),
     ],
 )
@@ -138,19 +140,21 @@ def test_options_of_the_other_command_make_a_point_invalid(tmp_path: Path, text:
 
 
 def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="command must be one of prune, lottery"):
-        load_sweep(write(tmp_path, 'command = "train"\n[grid]\nseed = [0]\n'))
+    with pytest.raises(ConfigError, match="command must be one of train, prune, lottery, imc, target, edge-popup"):
+        load_sweep(write(tmp_path, 'command = "nope"\n[grid]\nseed = [0]\n'))
 
 
 def test_a_finished_lottery_point_runs_again_for_a_branch_it_lacks(tmp_path: Path) -> None:
-    from ticketlab.runs.sweep_exec import WorkerOptions, execute
+    from ticketlab.runs.sweep_exec import execute
+    from ticketlab.runs.worker import WorkerOptions
 
     text = ('command = "lottery"\n[base]\ndataset = "synthetic"\nsynthetic_shape = "1x6x6"\nsynthetic_train = 100\n'
             'synthetic_test = 20\nwidth = 0.1\nepochs = 1\nbatch_size = 20\nlevels = 1\n{branches}[grid]\nseed = [0]\n')
     options = WorkerOptions(runs_dir=str(tmp_path / "runs"))
-    first = execute(expand(load_sweep(write(tmp_path, text.format(branches="")))), options)
-    assert first[0].status == "done" and first[0].result["branches"] == []  # type: ignore[index]
-    again = execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))), options)
-    assert again[0].status == "done" and again[0].result["branches"] == ["random-prune"]  # type: ignore[index]
+    first = execute(expand(load_sweep(write(tmp_path, text.format(branches="")))), "lottery", options)
+    assert first[0].status == "done" and first[0].result.branches == []
+    again = execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))),
+                    "lottery", options)
+    assert again[0].status == "done" and again[0].result.branches == ["random-prune"]
     assert execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))),
-                   options)[0].status == "skipped"
+                   "lottery", options)[0].status == "skipped"

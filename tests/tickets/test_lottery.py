@@ -15,8 +15,7 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import load_mask
 from ticketlab.models import ModelConfig, build_model
 from ticketlab.runs import Session
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.lottery_run import run_lottery
+from ticketlab.runs.lottery_run import LotteryResult, LotteryRunConfig, run_lottery
 from ticketlab.runs.store import load_torch_file
 from ticketlab.seeding import derive_seed
 from ticketlab.tickets import LotteryConfig, select_epoch
@@ -36,14 +35,14 @@ def state(path: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.fixture(scope="module")
-def lottery(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def lottery(tmp_path_factory: pytest.TempPathFactory) -> LotteryResult:
     root = tmp_path_factory.mktemp("lottery")
     return run_lottery(config(levels=3, prune_fraction=0.3, rewind="3it"), runs_dir=root,
                        branches=["random-prune", "random-reinit"])
 
 
-def test_layout(lottery: dict) -> None:
-    top = Path(lottery["run_dir"])
+def test_layout(lottery: LotteryResult) -> None:
+    top = Path(lottery.run_dir)
     assert top.name.startswith("lottery-")
     assert {"config.json", "model_init.pt", "rewind.pt", "result.json", "level-0", "level-3"} <= {p.name for p in top.iterdir()}
     for level in range(4):
@@ -53,12 +52,12 @@ def test_layout(lottery: dict) -> None:
         assert not (unit / "checkpoint.pt").exists()
         for branch in ("random-prune", "random-reinit"):
             assert (unit / f"branch-{branch}" / "result.json").exists() == (level > 0)
-    assert [row["level"] for row in lottery["levels"]] == [0, 1, 2, 3]
-    assert json.loads((top / "result.json").read_text()) == lottery
+    assert [row.level for row in lottery.levels] == [0, 1, 2, 3]
+    assert json.loads((top / "result.json").read_text()) == lottery.to_json()
 
 
-def test_masks_nested_and_densities_exact(lottery: dict) -> None:
-    top = Path(lottery["run_dir"])
+def test_masks_nested_and_densities_exact(lottery: LotteryResult) -> None:
+    top = Path(lottery.run_dir)
     masks = [load_mask(top / f"level-{level}" / "mask.npz") for level in (1, 2, 3)]
     for earlier, later in zip(masks, masks[1:]):
         assert all(torch.all(later[k] <= earlier[k]) for k in earlier)  # nothing revived
@@ -66,21 +65,21 @@ def test_masks_nested_and_densities_exact(lottery: dict) -> None:
     for level, mask in zip((1, 2, 3), masks):
         kept = sum(int(m.sum()) for m in mask.values())
         assert kept == round(0.7 ** level * total)  # global scope: exact to the weight
-        assert lottery["levels"][level]["sparsity"] == pytest.approx(1 - kept / total)
+        assert lottery.levels[level].sparsity == pytest.approx(1 - kept / total)
 
 
 def test_layerwise_scope_rounds_per_layer(tmp_path: Path) -> None:
     result = run_lottery(config(levels=2, prune_fraction=0.45, scope="layerwise",
                                 train=TrainConfig(duration="1ep", batch_size=40)), runs_dir=tmp_path)
     for level in (1, 2):
-        mask = load_mask(Path(result["run_dir"]) / f"level-{level}" / "mask.npz")
+        mask = load_mask(Path(result.run_dir) / f"level-{level}" / "mask.npz")
         for m in mask.values():
             assert abs(int(m.sum()) - 0.55 ** level * m.numel()) <= 1
 
 
-def test_rewind_weights_and_restart_are_exact(lottery: dict) -> None:
+def test_rewind_weights_and_restart_are_exact(lottery: LotteryResult) -> None:
     """Oracle: a hand-written SGD loop for 3 steps; then level 1 retrained independently."""
-    top = Path(lottery["run_dir"])
+    top = Path(lottery.run_dir)
     data = load_data(DATA)
     cfg = TrainConfig(duration="2ep", batch_size=40, weight_decay=1e-3)
     model = build_model("lenet300", (1, 10, 10), 10, width=0.2, seed=derive_seed(1, "init"))
@@ -106,8 +105,8 @@ def test_rewind_weights_and_restart_are_exact(lottery: dict) -> None:
     assert all(torch.equal(again.state_dict()[k], final[k]) for k in final)
 
 
-def test_branches_share_the_trunks_layer_densities(lottery: dict) -> None:
-    top = Path(lottery["run_dir"])
+def test_branches_share_the_trunks_layer_densities(lottery: LotteryResult) -> None:
+    top = Path(lottery.run_dir)
     for level in (1, 2, 3):
         trunk = load_mask(top / f"level-{level}" / "mask.npz")
         shuffled = load_mask(top / f"level-{level}" / "branch-random-prune" / "mask.npz")
@@ -118,18 +117,18 @@ def test_branches_share_the_trunks_layer_densities(lottery: dict) -> None:
         reinit = state(top / f"level-{level}" / "branch-random-reinit" / "model_init.pt")
         rewind = state(top / "rewind.pt")
         assert not torch.equal(reinit["fc1.weight"], rewind["fc1.weight"])
-        row = lottery["levels"][level]["branches"]
-        assert row["random-prune"]["sparsity"] == pytest.approx(lottery["levels"][level]["sparsity"])
+        row = lottery.levels[level].branches
+        assert row["random-prune"].sparsity == pytest.approx(lottery.levels[level].sparsity)
 
 
-def test_selection_on_validation_not_test(lottery: dict) -> None:
-    top = Path(lottery["run_dir"])
-    for row in lottery["levels"]:
-        history = [json.loads(line) for line in (top / f"level-{row['level']}" / "metrics.jsonl").read_text().splitlines()]
+def test_selection_on_validation_not_test(lottery: LotteryResult) -> None:
+    top = Path(lottery.run_dir)
+    for row in lottery.levels:
+        history = [json.loads(line) for line in (top / f"level-{row.level}" / "metrics.jsonl").read_text().splitlines()]
         best_val = max(history, key=lambda h: h["val_accuracy"])
-        assert row["selected_epoch"] == best_val["epoch"] and row["selected_by"] == "val"
-        assert row["test_accuracy"] == best_val["test_accuracy"]
-        assert row["test_accuracy_selected_on_test"] == max(h["test_accuracy"] for h in history)
+        assert row.selected_epoch == best_val["epoch"] and row.selected_by == "val"
+        assert row.test_accuracy == best_val["test_accuracy"]
+        assert row.test_accuracy_selected_on_test == max(h["test_accuracy"] for h in history)
 
 
 def test_select_epoch_by_hand() -> None:
@@ -148,13 +147,13 @@ def test_select_epoch_by_hand() -> None:
 def test_second_call_skips_and_adding_a_branch_reuses_the_trunk(tmp_path: Path) -> None:
     cfg = config(levels=1, prune_fraction=0.5, train=TrainConfig(duration="1ep", batch_size=40))
     first = run_lottery(cfg, runs_dir=tmp_path)
-    stamp = (Path(first["run_dir"]) / "level-1" / "result.json").stat().st_mtime_ns
+    stamp = (Path(first.run_dir) / "level-1" / "result.json").stat().st_mtime_ns
     messages: list[str] = []
     assert run_lottery(cfg, runs_dir=tmp_path, session=Session(log=messages.append)) == first
-    assert messages == [f"already complete: {first['run_dir']}"]
+    assert messages == [f"already complete: {first.run_dir}"]
     more = run_lottery(cfg, runs_dir=tmp_path, branches=["random-reinit"])
-    assert (Path(first["run_dir"]) / "level-1" / "result.json").stat().st_mtime_ns == stamp
-    assert more["branches"] == ["random-reinit"] and "random-reinit" in more["levels"][1]["branches"]
+    assert (Path(first.run_dir) / "level-1" / "result.json").stat().st_mtime_ns == stamp
+    assert more.branches == ["random-reinit"] and "random-reinit" in more.levels[1].branches
 
 
 def test_rewind_beyond_training_is_an_error(tmp_path: Path) -> None:
@@ -187,10 +186,11 @@ def test_resume_after_kill_gives_identical_results(cli, tmp_path: Path) -> None:
         cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/level-*/checkpoint.pt"))),  # noqa: B023
                                   span_seconds, rng)
         killed_mid_run.append(not list(runs.glob("*/result.json")))
-        resumed = cli.subprocess(*args, "--runs-dir", str(runs))
+        # Resumed in-process (one thread, as the subprocesses): the kill is what needs a real process.
+        resumed = cli(*args, "--runs-dir", str(runs), "--threads", "1")
         assert resumed.code == 0, resumed.err
         got = json.loads(resumed.out)
-        strip = lambda r: json.loads(json.dumps(r).replace(str(runs), "ROOT").replace(  # noqa: E731
+        strip = lambda r: json.loads(json.dumps(r).replace(str(runs), "ROOT").replace(  # noqa: E731, B023
             str(tmp_path / "reference"), "ROOT"))
         drop_walls(got), drop_walls(expected)
         assert strip(got) == strip(expected)
@@ -201,16 +201,16 @@ def drop_walls(result: dict) -> None:
     result.pop("wall_seconds", None)
 
 
-def test_robustness_reports_on_the_selected_weights(lottery: dict) -> None:
+def test_robustness_reports_on_the_selected_weights(lottery: LotteryResult) -> None:
     """Clean accuracy of the kept best-validation weights equals the level's reported accuracy."""
     from ticketlab.runs.robustness import run_robustness
 
-    top = Path(lottery["run_dir"])
-    for row in lottery["levels"]:
-        assert (top / f"level-{row['level']}" / "model_best.pt").exists()
+    top = Path(lottery.run_dir)
+    for row in lottery.levels:
+        assert (top / f"level-{row.level}" / "model_best.pt").exists()
     records = run_robustness(top / "level-2", corruptions=["contrast"], severities=[1])
     by_dir = {Path(r["run_dir"]).resolve(): r for r in records}
-    level = lottery["levels"][2]
-    assert by_dir[(top / "level-2").resolve()]["clean_accuracy"] == level["test_accuracy"]
-    for name, branch in level["branches"].items():
-        assert by_dir[Path(branch["run_dir"]).resolve()]["clean_accuracy"] == branch["test_accuracy"]
+    level = lottery.levels[2]
+    assert by_dir[(top / "level-2").resolve()]["clean_accuracy"] == level.test_accuracy
+    for branch in level.branches.values():
+        assert by_dir[Path(branch.run_dir).resolve()]["clean_accuracy"] == branch.test_accuracy

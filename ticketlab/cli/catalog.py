@@ -1,9 +1,10 @@
-"""``ticketlab models``, ``datasets``, ``download`` and ``mask``: what exists and what a mask holds."""
+"""``ticketlab models``, ``datasets``, ``catalog``, ``download`` and ``mask``: what exists and what a mask holds."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from ticketlab.data import DATASETS, dataset_status, download_dataset
 from ticketlab.errors import ConfigError
 from ticketlab.masks import count_kept, layer_report, load_mask
 from ticketlab.models import MODELS, build_model, count_parameters
+from ticketlab.registry import describe_entries
 from ticketlab.report import format_table, percent
+from ticketlab.report.registry_docs import SOURCES, update_file
 
 
 def register(commands: Any) -> None:
@@ -24,6 +27,16 @@ def register(commands: Any) -> None:
     datasets = commands.add_parser("datasets", help="list the data sets and where their files are", description="List the data sets and where their files were found.")
     datasets.add_argument("--data-dir", metavar="DIR", help="also look here first (default: none)")
     datasets.set_defaults(handler=list_datasets)
+
+    catalog = commands.add_parser(
+        "catalog", help="every registry's names, or regenerate a README's lists of them",
+        description="Print every registry (" + ", ".join(SOURCES) + ") with its names and descriptions, or "
+        "rewrite the <!-- registry:NAME --> ... <!-- /registry:NAME --> blocks of a Markdown file from them.",
+    )
+    catalog.add_argument("--readme", metavar="FILE",
+                         help="rewrite the registry blocks of this Markdown file (default: none)")
+    catalog.add_argument("--check", action="store_true", help="with --readme: write nothing, exit 1 when a block is stale")
+    catalog.set_defaults(handler=catalog_command)
 
     download = commands.add_parser("download", help="download a data set from its official source", description="Download a data set from its official source, checking its checksum.")
     download.add_argument("dataset", choices=[n for n in DATASETS.names() if n != "synthetic"], help="data set name")
@@ -60,6 +73,24 @@ def list_datasets(args: argparse.Namespace) -> int:
             where = str(found) if found else "not found (see --download)"
         rows.append([entry.name, entry.description, where])
     print(format_table(["dataset", "description", "files"], rows))
+    return 0
+
+
+def catalog_command(args: argparse.Namespace) -> int:
+    """Print every registry, or rewrite (or --check) the registry blocks of --readme FILE."""
+    if args.readme is None:
+        if args.check:
+            raise ConfigError("--check needs --readme FILE")
+        for name, source in SOURCES.items():
+            print(f"{name}:\n{textwrap.indent(describe_entries(source()), '  ')}")
+        return 0
+    if not Path(args.readme).is_file():
+        raise ConfigError(f"--readme {args.readme}: no such file")
+    stale = update_file(args.readme, check=args.check)
+    if args.check:
+        print(f"{args.readme}: registry blocks {'out of date' if stale else 'current'}")
+        return 1 if stale else 0
+    print(f"{args.readme}: registry blocks {'rewritten' if stale else 'already current'}")
     return 0
 
 

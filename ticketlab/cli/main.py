@@ -9,23 +9,18 @@ from collections.abc import Sequence
 import ticketlab
 from ticketlab.cli import (
     catalog,
-    edge_popup,
     effective,
-    imc,
-    lottery,
-    prune,
     report,
     reproduce,
     robustness,
-    strong,
+    run_commands,
     sweep,
-    target,
-    train,
 )
 from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
-COMMANDS = (train, lottery, prune, imc, effective, sweep, reproduce, report, robustness, target, strong, edge_popup, catalog)
+# Every registered run kind is a command (run_commands); then the commands over runs and registries.
+COMMANDS = (run_commands, effective, sweep, reproduce, report, robustness, catalog)
 
 
 def build_parser() -> Parser:

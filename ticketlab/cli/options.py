@@ -1,8 +1,9 @@
 """Command-line options generated from config dataclasses, so flags and fields never drift.
 
 Each :func:`ticketlab.config.option` field becomes ``--field-name`` with its help text,
-choices and default; :func:`config_from_args` builds the dataclass back from the parsed
-namespace (the dataclass validates itself and raises a one-line ConfigError).
+choices and default; :func:`ticketlab.cli.run_commands.config_from_namespace` builds the
+config back from the parsed namespace (the dataclass validates itself and raises a
+one-line ConfigError).
 """
 
 from __future__ import annotations
@@ -11,11 +12,10 @@ import argparse
 import dataclasses
 import types
 import typing
-from typing import Any, TypeVar
+from typing import Any
 
-from ticketlab.config import choices_of
-
-C = TypeVar("C")
+from ticketlab.config import choice_entries, choices_of
+from ticketlab.registry import Entry
 
 
 def add_config_arguments(group: Any, cls: type, *, skip: tuple[str, ...] = ()) -> None:
@@ -24,32 +24,30 @@ def add_config_arguments(group: Any, cls: type, *, skip: tuple[str, ...] = ()) -
     for field in dataclasses.fields(cls):
         if field.name in skip or not field.metadata.get("cli", False):
             continue
-        flag = field.metadata.get("flag") or "--" + field.name.replace("_", "-")
-        help_text = _help(field.metadata["help"], field.default)
+        flags = [field.metadata.get("flag") or "--" + field.name.replace("_", "-"), *field.metadata.get("aliases", ())]
+        help_text = _help(field.metadata["help"], field.default, choice_entries(field))
         base = _base_type(hints[field.name])
         kwargs: dict[str, Any] = {"dest": field.name, "default": field.default, "help": help_text}
         if base is bool:
             action = argparse.BooleanOptionalAction if field.default else "store_true"
-            group.add_argument(flag, action=action, **kwargs)
+            group.add_argument(*flags, action=action, **kwargs)
             continue
         choices = choices_of(field)
         if choices is not None:
             kwargs["choices"] = choices
         if field.metadata.get("metavar"):
             kwargs["metavar"] = field.metadata["metavar"]
-        group.add_argument(flag, type=base, **kwargs)
+        group.add_argument(*flags, type=base, **kwargs)
 
 
-def config_from_args(cls: type[C], args: argparse.Namespace, **overrides: Any) -> C:
-    """Build ``cls`` from the namespace (fields absent from it keep their defaults)."""
-    kwargs = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
-    kwargs.update(overrides)
-    return cls(**kwargs)  # type: ignore[call-arg]
-
-
-def _help(text: str, default: Any) -> str:
-    text = text.replace("%", "%%")
-    if "default:" in text or isinstance(default, bool):
+def _help(text: str, default: Any, entries: list[Entry[Any]] | None = None) -> str:
+    """The field's help, then its registry's names with their descriptions, then the default."""
+    states_default = "default:" in text
+    if entries:
+        # Generated from the registry, so a newly registered name is documented too.
+        text += " -- " + "; ".join(entry.describe() for entry in entries)
+    text = text.replace("%", "%%")  # argparse %-formats help strings
+    if states_default or isinstance(default, bool):
         return text
     shown = "none" if default is None else ("''" if default == "" else default)
     return f"{text} (default: {shown})"

@@ -7,12 +7,8 @@ import json
 import sys
 from typing import Any, NoReturn
 
-from ticketlab.cli.options import add_config_arguments, config_from_args
-from ticketlab.data.config import DataConfig
 from ticketlab.errors import ConfigError
-from ticketlab.models.config import ModelConfig
 from ticketlab.runs.execute import Session
-from ticketlab.training.config import TrainConfig
 
 
 class Parser(argparse.ArgumentParser):
@@ -24,20 +20,6 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def add_training_options(parser: argparse.ArgumentParser) -> None:
-    """The data, model and training options that every training command shares."""
-    add_config_arguments(parser.add_argument_group("data"), DataConfig)
-    add_config_arguments(parser.add_argument_group("model"), ModelConfig)
-    group = parser.add_argument_group("training")
-    length = group.add_mutually_exclusive_group()
-    default_length = TrainConfig().length
-    length.add_argument(
-        "--epochs", type=int, metavar="E", help=f"training length in epochs; 0 only evaluates (default: {default_length.amount})"
-    )
-    length.add_argument("--iterations", type=int, metavar="N", help="training length in optimizer steps instead of epochs (default: none, --epochs applies)")
-    add_config_arguments(group, TrainConfig)
 
 
 def add_data_location_options(group: Any) -> None:
@@ -58,23 +40,33 @@ def add_device_option(group: Any) -> None:
     )
 
 
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Where runs and data live and how the work is executed (not part of the run hash)."""
+def add_run_options(parser: argparse.ArgumentParser, *, trains: bool = True) -> None:
+    """Where runs and data live and how the work is executed (not part of the run hash).
+
+    ``trains``: the command trains a model, so checkpoints and TensorBoard apply.
+    """
     group = parser.add_argument_group("execution (not part of the run's config)")
     group.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
     add_data_location_options(group)
     add_device_option(group)
     group.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
+    if trains:
+        group.add_argument(
+            "--checkpoint-minutes",
+            type=float,
+            default=10.0,
+            metavar="M",
+            help="also checkpoint within an epoch at this interval; epochs always end with one (default: 10)",
+        )
+        group.add_argument(
+            "--tensorboard", metavar="DIR",
+            help="also write every epoch's metrics as TensorBoard event files under DIR (needs tensorboard; "
+            "default: none)",
+        )
     group.add_argument(
-        "--checkpoint-minutes",
-        type=float,
-        default=10.0,
-        metavar="M",
-        help="also checkpoint within an epoch at this interval; epochs always end with one (default: 10)",
-    )
-    group.add_argument(
-        "--tensorboard", metavar="DIR",
-        help="also write every epoch's metrics as TensorBoard event files under DIR (needs tensorboard; default: none)",
+        "--if-running", choices=("wait", "stop"), default="wait",
+        help="when another process is working on the same run: wait for it to finish (then this one resumes or "
+        "skips), or stop with a one-line message (default: wait)",
     )
     group.add_argument("--json", action="store_true", help="print result.json on stdout (the table goes to stderr)")
     group.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -87,25 +79,6 @@ def print_result(args: argparse.Namespace, table: str, result: Any) -> None:
         print(json.dumps(result, indent=2, sort_keys=True))
 
 
-def training_configs(args: argparse.Namespace) -> tuple[DataConfig, ModelConfig, TrainConfig]:
-    """The data, model and training configs given on the command line."""
-    if args.iterations is not None:
-        if args.iterations < 1:
-            raise ConfigError(f"--iterations must be at least 1, got {args.iterations}")
-        duration = f"{args.iterations}it"
-    elif args.epochs is not None:
-        if args.epochs < 0:
-            raise ConfigError(f"--epochs must be 0 (evaluate only) or more, got {args.epochs}")
-        duration = f"{args.epochs}ep"
-    else:
-        duration = TrainConfig().duration
-    return (
-        config_from_args(DataConfig, args),
-        config_from_args(ModelConfig, args),
-        config_from_args(TrainConfig, args, duration=duration),
-    )
-
-
 def session_from_args(args: argparse.Namespace) -> Session:
     """The execution options (device, threads, progress, checkpoint interval)."""
     import torch
@@ -114,7 +87,7 @@ def session_from_args(args: argparse.Namespace) -> Session:
         if args.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
-    minutes = args.checkpoint_minutes
+    minutes = getattr(args, "checkpoint_minutes", 0)
     tensorboard = getattr(args, "tensorboard", None)
     if tensorboard is not None:
         from ticketlab.runs.tensorboard import check_tensorboard
@@ -127,6 +100,7 @@ def session_from_args(args: argparse.Namespace) -> Session:
         data_dir=args.data_dir,
         download=args.download,
         tensorboard=tensorboard,
+        wait=args.if_running == "wait",
     )
 
 

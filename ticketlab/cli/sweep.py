@@ -16,21 +16,25 @@ from ticketlab.cli.parser import (
     stderr,
 )
 from ticketlab.errors import ConfigError
-from ticketlab.report.sweep_report import lottery_rows, pivot, summary_rows, write_lottery_report, write_report
+from ticketlab.report.sweep_report import sweep_report
 from ticketlab.runs.store import RunDirectory
-from ticketlab.runs.sweep import expand, load_sweep, sweep_id
-from ticketlab.runs.sweep_exec import EXECUTORS, WorkerOptions, execute
+from ticketlab.runs.sweep import expand, load_sweep, sweep_id, sweep_kind, sweepable_kinds
+from ticketlab.runs.sweep_exec import EXECUTORS, execute
+from ticketlab.runs.worker import WorkerOptions
 
-DESCRIPTION = """\
-Run a grid of `ticketlab prune` runs described by a TOML file, then summarise it.
 
-The file has a [base] table of options shared by every run (names of `ticketlab prune`
-options), a [grid] table of lists whose cartesian product gives the runs (compression
-may be a range: { from = 10, to = 10000, per_decade = 4 }), and optionally name = "..."
-and a [report] table (layer_density_compression = 100). See
-experiments/vysogorets2023/sweep.toml. With command = "lottery" at the top every point
-is a `ticketlab lottery` (options such as levels and prune_fraction, and branches =
-["random-prune"]); the summary then has a row per level and a lottery.png.
+def describe() -> str:
+    """``ticketlab sweep --help``, with the kinds of run a sweep can grid."""
+    return f"""\
+Run a grid of runs described by a TOML file, then summarise it.
+
+The file has a [base] table of options shared by every run, a [grid] table of lists
+whose cartesian product gives the runs (compression may be a range: {{ from = 10, to =
+10000, per_decade = 4 }}), and optionally name = "...", command = "..." (the kind of
+run every point is: {", ".join(sweepable_kinds())}; default prune) and a [report] table
+(layer_density_compression = 100). Option names are the command's (see its --help),
+with dashes or underscores, plus epochs or iterations, and its run options: with command
+= "lottery", branches = ["random-prune"]. See experiments/vysogorets2023/sweep.toml.
 
 --executor ray runs every point as a Ray task (pip install 'ticketlab[ray]'), on the
 cluster at --address or on a local Ray instance: a lottery becomes a chain of level
@@ -39,15 +43,16 @@ directories (on storage every node sees), so rerunning redoes only unfinished ru
 
 Every point is an ordinary run directory under RUNS_DIR, so finished points are skipped
 and a killed sweep started again does only what is left. The sweep directory
-RUNS_DIR/sweep-<name> gets summary.csv, summary.md and the plots: accuracy against
-direct and against effective compression, direct against effective compression, and
-per-layer density at one compression.
+RUNS_DIR/sweep-<name> gets summary.csv and summary.md; a prune sweep adds the plots of
+accuracy against direct and against effective compression, direct against effective
+compression and per-layer density at one compression; a lottery sweep a row per level
+and lottery.png.
 """
 
 
 def register(commands: Any) -> None:
     """Add the ``sweep`` subcommand."""
-    parser = commands.add_parser("sweep", help="run a grid of prune runs from a TOML file", description=DESCRIPTION)
+    parser = commands.add_parser("sweep", help="run a grid of runs from a TOML file", description=describe())
     parser.add_argument("config", help="the sweep's TOML file")
     parser.add_argument("--runs-dir", default="runs", metavar="DIR", help="where run directories are written (default: runs)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes running points in parallel (default: 1)")
@@ -84,25 +89,20 @@ def handle(args: argparse.Namespace) -> int:
         threads=threads,
     )
     if args.dry_run:
+        kind = sweep_kind(spec)
         for point in points:
-            state = point.error or ("finished" if RunDirectory(args.runs_dir, point.config).is_complete() else "to run")
+            done = point.config is not None and kind.finished(RunDirectory(args.runs_dir, point.config), point.options)
+            state = point.error or ("finished" if done else "to run")
             print(f"{point.label()}: {state}")
         return 0
     log = (lambda _: None) if args.quiet else stderr
-    outcomes = execute(points, options, jobs=args.jobs, log=log, executor=args.executor, address=args.address)
+    outcomes = execute(points, spec.command, options, jobs=args.jobs, log=log, executor=args.executor,
+                       address=args.address)
     directory = Path(args.runs_dir) / f"sweep-{spec.name}"
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write_text(directory / "sweep.json", json.dumps(json.loads(sweep_id(spec)), indent=2) + "\n")
-    if spec.command == "lottery":
-        lotteries = [RunDirectory(args.runs_dir, p.config).path for p in points if p.config is not None]
-        files = write_lottery_report(lottery_rows(outcomes), directory, list(spec.grid), lotteries, title=spec.name)
-        print((directory / "summary.md").read_text())
-    else:
-        rows = summary_rows(outcomes, list(spec.grid))
-        files = write_report(
-            rows, directory, list(spec.grid), spec.report.get("layer_density_compression"), title=spec.name
-        )
-        print(pivot(rows))
+    files, text = sweep_report(spec.command)(outcomes, spec, directory, Path(args.runs_dir))
+    print(text)
     print(f"\nsweep {directory.absolute()}: " + ", ".join(str(p.name) for p in files))
     failed = [o for o in outcomes if o.status == "failed"]
     if failed:

@@ -4,42 +4,38 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ticketlab.config import check_choice, option
 from ticketlab.errors import ConfigError
+from ticketlab.registry import Registry
+
+if TYPE_CHECKING:  # the registries import this module; the names are only annotations here
+    from ticketlab.pruning.quotas import Quota
+    from ticketlab.pruning.scores import ScoreMethod
 
 TARGETS = ("direct", "effective")
 
 
-def _method_names() -> list[str]:
+def _methods() -> Registry[ScoreMethod]:
     # Lazy: the score registry imports this module (ScoreContext carries a PruneConfig).
     from ticketlab.pruning.scores import SCORES
 
-    return SCORES.names()
+    return SCORES
 
 
-def _quota_names() -> list[str]:
+def _quotas() -> Registry[Quota]:
     from ticketlab.pruning.quotas import QUOTAS
 
-    return QUOTAS.names()
+    return QUOTAS
 
 
 @dataclass(frozen=True)
 class PruneConfig:
     """How to prune at initialisation: which score, which quota, how far, in how many rounds."""
 
-    method: str = option(
-        "magnitude",
-        "score ranking the weights, the lowest pruned: magnitude |w|, random, snip |g*w|, "
-        "grasp (H g)*w, synflow (data-free, iterative), lamp",
-        choices=_method_names,
-    )
-    quota: str = option(
-        "global",
-        "how the kept weights are shared among layers: global (one threshold over all), "
-        "uniform, uniform-plus (first layer dense, last >= 20%), erk, igq",
-        choices=_quota_names,
-    )
+    method: str = option("magnitude", "score ranking the weights, the lowest pruned", choices=_methods)
+    quota: str = option("global", "how the kept weights are shared among layers", choices=_quotas)
     sparsity: float = option(
         0.9, "fraction of the prunable weights to remove, in [0, 1)", metavar="S"
     )
@@ -71,8 +67,8 @@ class PruneConfig:
     )
 
     def __post_init__(self) -> None:
-        check_choice(self.method, "--method", _method_names())
-        check_choice(self.quota, "--quota", _quota_names())
+        check_choice(self.method, "--method", _methods().names())
+        check_choice(self.quota, "--quota", _quotas().names())
         check_choice(self.target, "--target", TARGETS)
         # Written as a negated range so that NaN fails too.
         if not 0.0 <= self.sparsity < 1.0:

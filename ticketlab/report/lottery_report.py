@@ -12,8 +12,9 @@ from typing import Any
 
 from ticketlab.config import canonical_json, from_dict, to_dict
 from ticketlab.errors import ConfigError
-from ticketlab.report.table import format_table, percent
+from ticketlab.runs.lottery_run import LevelRow, LotteryResult, LotteryRunConfig
 from ticketlab.runs.store import read_json
+from ticketlab.text import format_table, percent
 
 TRUNK = "IMP (trunk)"
 
@@ -23,7 +24,7 @@ class Setting:
     """Lotteries that differ only in their seed."""
 
     config: dict[str, Any]
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[LotteryResult] = field(default_factory=list)
     label: str = ""
 
 
@@ -37,7 +38,7 @@ def find_lotteries(paths: Sequence[str | Path]) -> list[Path]:
         candidates = [path] if (path / "config.json").exists() else sorted(path.rglob("lottery-*"))
         for candidate in candidates:
             record = read_json(candidate / "config.json") if (candidate / "config.json").exists() else None
-            if record and record.get("kind") == "lottery" and (candidate / "result.json").exists():
+            if record and record.get("kind") == LotteryRunConfig.kind and (candidate / "result.json").exists():
                 found.append(candidate.resolve())
     if not found:
         raise ConfigError(f"no finished lottery directory in {', '.join(map(str, paths))}")
@@ -47,15 +48,13 @@ def find_lotteries(paths: Sequence[str | Path]) -> list[Path]:
 def group_settings(lotteries: Sequence[Path]) -> list[Setting]:
     """Group lottery directories by their config without the seed; label what varies."""
     groups: dict[str, Setting] = {}
-    from ticketlab.runs.lottery_config import LotteryRunConfig
-
     for path in lotteries:
         # Through the dataclass, so a config.json written before a field existed (its
         # default, outside the hash) groups with the same run written later.
         config = to_dict(from_dict(LotteryRunConfig, read_json(path / "config.json")["config"]))
         config.pop("seed", None)
         key = canonical_json(config)
-        groups.setdefault(key, Setting(config)).results.append(read_json(path / "result.json"))
+        groups.setdefault(key, Setting(config)).results.append(LotteryResult.from_json(read_json(path / "result.json")))
     settings = list(groups.values())
     varying = _varying_fields([s.config for s in settings])
     for s in settings:
@@ -86,24 +85,24 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[dict[str, Any]]]:
     """Per line (trunk, each branch): per level the mean % remaining, mean and std of ``metric``, seeds."""
-    lines: dict[str, dict[int, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    lines: dict[str, dict[int, list[LevelRow]]] = defaultdict(lambda: defaultdict(list))
     for result in setting.results:
-        for row in result["levels"]:
-            lines[TRUNK][row["level"]].append(row)
-            for name, branch in row["branches"].items():
-                lines[name][row["level"]].append(branch)
+        for row in result.levels:
+            lines[TRUNK][row.level].append(row)
+            for name, branch in row.branches.items():
+                lines[name][row.level].append(branch)
     out: dict[str, list[dict[str, Any]]] = {}
     for line, levels in lines.items():
         points = []
         for level in sorted(levels):
             rows = levels[level]
-            values = [r[metric] for r in rows if r.get(metric) is not None]
+            values = [getattr(r, metric) for r in rows if getattr(r, metric) is not None]
             corrupted = [_corrupted(r) for r in rows]
             corrupted = [c for c in corrupted if c is not None]
             points.append({
                 "level": level,
-                "remaining": 100 * statistics.fmean(1 - r["sparsity"] for r in rows),
-                "effective_remaining": 100 * statistics.fmean(1 - r["effective_sparsity"] for r in rows),
+                "remaining": 100 * statistics.fmean(1 - r.sparsity for r in rows),
+                "effective_remaining": 100 * statistics.fmean(1 - r.effective_sparsity for r in rows),
                 "mean": statistics.fmean(values) if values else None,
                 "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
                 "seeds": len(values),
@@ -113,8 +112,8 @@ def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[di
     return out
 
 
-def _corrupted(row: dict[str, Any]) -> float | None:
-    path = Path(row["run_dir"]) / "robustness.json"
+def _corrupted(row: LevelRow) -> float | None:
+    path = Path(row.run_dir) / "robustness.json"
     if not path.exists():
         return None
     return read_json(path).get("mean_corrupted_accuracy")
@@ -131,7 +130,7 @@ def markdown_table(settings: Sequence[Setting], metric: str = "test_accuracy") -
         if any_corrupted:
             headers += [f"{n} corrupted" for n in names]
         rows = []
-        for i, point in enumerate(lines[TRUNK]):
+        for point in lines[TRUNK]:
             row: list[Any] = [point["level"], f"{point['remaining']:.3g}", f"{point['effective_remaining']:.3g}"]
             for name in names:
                 match = [p for p in lines[name] if p["level"] == point["level"]]
@@ -156,7 +155,8 @@ def _cell(point: dict[str, Any]) -> str:
 
 def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_accuracy") -> Path:
     """Accuracy against % of weights remaining (log x, reversed, 100 to 0.1), one panel per setting."""
-    from ticketlab.report.plots import panel_grid, save_figure
+    from ticketlab.plotting import save_figure
+    from ticketlab.report.plots import panel_grid
 
     fig, axes = panel_grid(len(settings))
     for ax, setting in zip(axes, settings):

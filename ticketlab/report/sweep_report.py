@@ -7,22 +7,28 @@ import io
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_text
+from ticketlab.registry import Registry
 from ticketlab.report.plots import (
     plot_direct_vs_effective,
     plot_layer_density,
     plot_metric_by_panel,
 )
-from ticketlab.report.table import format_table, percent
+from ticketlab.text import format_table, percent
 
 RESULT_COLUMNS = (
     "method", "quota", "target", "seed", "sparsity", "effective_sparsity", "direct_compression",
     "effective_compression", "disconnected", "test_accuracy", "val_accuracy", "wall_seconds", "run_dir",
 )
+
+
+def as_json(result: Any) -> dict[str, Any]:
+    """A point's result record as its result.json keys (empty when it has none)."""
+    return {} if result is None else result.to_json()
 
 
 def summary_rows(outcomes: Sequence[Any], grid_keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -39,7 +45,7 @@ def summary_rows(outcomes: Sequence[Any], grid_keys: Sequence[str]) -> list[dict
             row.setdefault("compression", 1.0 / (1.0 - config.pruning.sparsity))
         row["status"] = outcome.status
         row["error"] = outcome.error
-        result = outcome.result or {}
+        result = as_json(outcome.result)
         for key in RESULT_COLUMNS:
             if key in result:
                 row[key] = result[key]
@@ -131,7 +137,7 @@ def lottery_rows(outcomes: Sequence[Any]) -> list[dict[str, Any]]:
     rows = []
     for outcome in outcomes:
         base: dict[str, Any] = {**outcome.point.values, "status": outcome.status, "error": outcome.error}
-        levels = (outcome.result or {}).get("levels") or [{}]
+        levels = as_json(outcome.result).get("levels") or [{}]
         for level in levels:
             row = {**base, **{k: level[k] for k in LOTTERY_COLUMNS if k in level}}
             for name, branch in level.get("branches", {}).items():
@@ -157,3 +163,57 @@ def write_lottery_report(rows: Sequence[dict[str, Any]], directory: Path, grid_k
     if settings:
         written.append(plot_lotteries(settings, directory / "lottery.png"))
     return written
+
+
+# A sweep's report, per kind of run: (outcomes, spec, sweep directory, runs directory) ->
+# (files written, text for the terminal). Kinds without an entry get the generic one.
+SweepReport = Callable[[Sequence[Any], Any, Path, Path], tuple[list[Path], str]]
+
+
+def prune_sweep_report(outcomes: Sequence[Any], spec: Any, directory: Path, runs_dir: Path) -> tuple[list[Path], str]:
+    """Accuracy against direct and effective compression, per method and quota."""
+    rows = summary_rows(outcomes, list(spec.grid))
+    files = write_report(rows, directory, list(spec.grid), spec.report.get("layer_density_compression"),
+                         title=spec.name)
+    return files, pivot(rows)
+
+
+def lottery_sweep_report(outcomes: Sequence[Any], spec: Any, directory: Path,
+                         runs_dir: Path) -> tuple[list[Path], str]:
+    """A row per level of every lottery, and the lotteries' plot."""
+    from ticketlab.runs.store import RunDirectory
+
+    lotteries = [RunDirectory(runs_dir, o.point.config).path for o in outcomes if o.point.config is not None]
+    files = write_lottery_report(lottery_rows(outcomes), directory, list(spec.grid), lotteries, title=spec.name)
+    return files, (directory / "summary.md").read_text()
+
+
+POINT_COLUMNS = ("test_accuracy", "val_accuracy", "sparsity", "effective_sparsity", "wall_seconds", "run_dir")
+
+
+def point_sweep_report(outcomes: Sequence[Any], spec: Any, directory: Path, runs_dir: Path) -> tuple[list[Path], str]:
+    """Any kind of run: a row per point with its grid values, status and main numbers."""
+    grid = list(spec.grid)
+    rows = [{**o.point.values, "status": o.status, "error": o.error, **as_json(o.result)} for o in outcomes]
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [write_csv(rows, directory / "summary.csv", grid, POINT_COLUMNS)]
+    headers = [*grid, "status", "test acc", "sparsity"]
+    body = [[*(_short(r.get(k)) for k in grid), r["status"], percent(r.get("test_accuracy")),
+             percent(r.get("sparsity"))] for r in rows]
+    files.append(directory / "summary.md")
+    atomic_write_text(files[-1], f"# {spec.name}\n\n{format_table(headers, body, markdown=True)}\n")
+    return files, format_table(headers, body)
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+SWEEP_REPORTS: Registry[SweepReport] = Registry("sweep report")
+SWEEP_REPORTS.add("prune", prune_sweep_report)
+SWEEP_REPORTS.add("lottery", lottery_sweep_report)
+
+
+def sweep_report(kind: str) -> SweepReport:
+    """The report of a sweep whose points are runs of ``kind``."""
+    return SWEEP_REPORTS.get(kind) if kind in SWEEP_REPORTS else point_sweep_report

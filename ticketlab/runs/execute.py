@@ -6,19 +6,16 @@ Every kind of run that trains (``train``, ``prune``, lottery levels) goes throug
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
-import ticketlab
 from ticketlab.data import DataBundle, DataConfig, load_data
-from ticketlab.masks import Mask, count_kept, layer_report
+from ticketlab.masks import Mask
 from ticketlab.runs.store import RunDirectory
 from ticketlab.training import TrainConfig, Trainer
 
@@ -45,6 +42,8 @@ class Session:
     download: bool = False
     cache_data: bool = False
     tensorboard: str | Path | None = None  # a folder for TensorBoard event files, or None
+    # Another process working on the same run: wait for it (True) or stop with RunInProgress.
+    wait: bool = True
     _cache: dict[DataConfig, DataBundle] = field(default_factory=dict, repr=False)
 
     def load_data(self, config: DataConfig) -> DataBundle:
@@ -55,11 +54,6 @@ class Session:
         if self.cache_data:
             self._cache[config] = data
         return data
-
-    def skip(self, run: RunDirectory) -> dict[str, Any]:
-        """Say that ``run`` is already complete and return its result (its work is not redone)."""
-        self.log(f"already complete: {run.path}")
-        return run.read_result()
 
 
 def train_in_run(
@@ -145,63 +139,6 @@ def unit_name(run: RunDirectory) -> str:
     while top.parent is not None:
         top = top.parent
     return str(run.path.relative_to(top.path.parent))
-
-
-def train_and_save(
-    run: RunDirectory,
-    model: nn.Module,
-    data: DataBundle,
-    config: Any,
-    *,
-    mask: Mask | None,
-    session: Session,
-    started: float,
-    save_init: bool = True,
-    **options: Any,
-) -> tuple[Trainer, float]:
-    """:func:`train_in_run` with the settings of a run config (``.train``, ``.data``,
-    ``.seed``), keeping the initial (unless ``save_init`` is false) and final weights."""
-    if save_init and not run.file("model_init.pt").exists():
-        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
-    trainer, wall = train_in_run(
-        run, model, data, config.train, seed=config.seed, mask=mask, augment=config.data.augment,
-        crop_padding=config.data.crop_padding, session=session, started=started, **options,
-    )
-    run.save_checkpoint({"model": model.state_dict()}, "model_final.pt")
-    return trainer, wall
-
-
-def training_result(
-    run: RunDirectory, trainer: Trainer, mask: Mask, model: nn.Module, session: Session, wall_seconds: float
-) -> dict[str, Any]:
-    """The fields every trained run reports in ``result.json``."""
-    final = trainer.history[-1]
-    kept, total = count_kept(mask)
-    return {
-        "run_dir": str(run.path),
-        "kind": run.kind,
-        "hash": run.hash,
-        "test_accuracy": final["test_accuracy"],
-        "test_loss": final["test_loss"],
-        "val_accuracy": final["val_accuracy"],
-        "val_loss": final["val_loss"],
-        "train_accuracy": final["train_accuracy"],
-        "train_loss": final["train_loss"],
-        "epochs": final["epoch"],
-        "steps": trainer.step,
-        "sparsity": 1.0 - kept / total,
-        "kept": kept,
-        "total": total,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "layers": [row.as_dict() for row in layer_report(mask)],
-        "wall_seconds": wall_seconds,
-        "device": str(session.device),
-        "versions": {
-            "ticketlab": ticketlab.__version__,
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-        },
-    }
 
 
 def epoch_line(metrics: dict[str, Any], total_epochs: int) -> str:

@@ -1,4 +1,4 @@
-"""``ticketlab imc`` as functions: the shared spectrum unit (steps 1-5) and the IMC run (step 6).
+"""``ticketlab imc``: the shared spectrum unit (steps 1-5) and the IMC run (step 6).
 
 ``RUNS_DIR/imc-spectrum-<hash>/``: config.json, model_warmup.pt (W*), scores.pt (per block
 the fastness and Hutchinson diagonal of every weight), spectrum.png and result.json
@@ -12,32 +12,95 @@ then resumes training from its checkpoint.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from ticketlab.config import option
 from ticketlab.data import DataBundle
 from ticketlab.errors import CheckpointError
 from ticketlab.imc.analysis import analyse, cpu_copy
+from ticketlab.imc.config import SelectConfig, SpectrumConfig
 from ticketlab.imc.select import imc_mask
+from ticketlab.imc.spectrum_plot import plot_spectrum
 from ticketlab.masks import effective_report, load_mask, prunable_parameters, save_mask
-from ticketlab.models import build_from_config
 from ticketlab.pruning import score_batches
-from ticketlab.report.spectrum_plot import plot_spectrum
-from ticketlab.runs.execute import Session, train_and_save, training_result
-from ticketlab.runs.imc_config import IMCRunConfig, SpectrumRunConfig
+from ticketlab.runs.base import ModelRunConfig, TrainedRunConfig
+from ticketlab.runs.execute import Session
+from ticketlab.runs.kind import Job, RunKind
+from ticketlab.runs.results import EffectiveFields, RunResult, TrainingResult
 from ticketlab.runs.store import RunDirectory
-from ticketlab.runs.train_run import check_names
+from ticketlab.runs.tables import accuracy_line, epoch_table
 from ticketlab.seeding import derive_seed, generator
+from ticketlab.text import format_table, percent
 from ticketlab.training import TrainConfig, Trainer
 
 
-def build_model(config: SpectrumRunConfig | IMCRunConfig, data: DataBundle) -> nn.Module:
-    """The model at its seeded initialisation (the same for the spectrum unit and the run)."""
-    info = data.info
-    return build_from_config(config.model, info.image_shape, info.num_classes, seed=derive_seed(config.seed, "init"))
+@dataclass(frozen=True)
+class SpectrumRunConfig(ModelRunConfig):
+    """Steps 1-5 of IMC (W*, spectrum, Lip(F), gap) for one model, data set and seed.
+
+    Its own directory, so IMC runs that differ only in step 6 (side kept, map, fallback
+    sparsity, training) share one spectrum: the expensive part is computed once.
+    """
+
+    kind = "imc-spectrum"
+
+    spectrum: SpectrumConfig = dataclasses.field(default_factory=SpectrumConfig)
+    batch_size: int = option(128, "examples per warmup SGD iteration", metavar="B")
+    seed: int = option(0, "seed of the initialisation, the warmup batches, Lanczos and the probes", metavar="N")
+
+
+@dataclass(frozen=True)
+class IMCRunConfig(TrainedRunConfig):
+    """Inertial-manifold compression (seed 002): spectrum at W*, gap, prune, train."""
+
+    kind = "imc"
+
+    spectrum: SpectrumConfig = dataclasses.field(default_factory=SpectrumConfig)
+    select: SelectConfig = dataclasses.field(default_factory=SelectConfig)
+    seed: int = option(0, "seed of the initialisation, the batch order, the spectrum and mask ties", metavar="N")
+
+    def spectrum_run(self) -> SpectrumRunConfig:
+        """The spectrum unit this run reads (warmup batches as large as training's)."""
+        return SpectrumRunConfig(data=self.data, model=self.model, prunable=self.prunable, spectrum=self.spectrum,
+                                 batch_size=self.train.batch_size, seed=self.seed)
+
+
+@dataclass
+class SpectrumResult(RunResult):
+    """The spectrum unit's result.json: per block the extreme eigenvalues, Lip(F), the gap."""
+
+    scope: str = ""
+    hessian_examples: int = 0
+    warmup: dict[str, Any] = dataclasses.field(default_factory=dict)
+    blocks: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+
+@dataclass
+class IMCResult(EffectiveFields, TrainingResult):
+    """An IMC ticket, trained, with the spectrum facts that chose it."""
+
+    spectrum_dir: str = ""
+    scope: str = ""
+    keep: str = ""
+    map: str = ""
+    budget: str = ""
+    d: int = 0
+    k: int = 0
+    d_minus_k: int = 0
+    sparsity_source: str = ""
+    condition_held: bool = False
+    blocks_with_gap: int = 0
+    gap: Any = None  # one block's gap record, or a list of them per block
+    lipschitz: Any = None  # likewise: a float, or a list per block
+    spectrum: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    counts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    warmup_test_accuracy: float | None = None
 
 
 def warmup(model: nn.Module, data: DataBundle, config: SpectrumRunConfig, session: Session) -> dict[str, Any]:
@@ -53,26 +116,10 @@ def warmup(model: nn.Module, data: DataBundle, config: SpectrumRunConfig, sessio
     return history[-1]
 
 
-def run_spectrum(
-    config: SpectrumRunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    session: Session | None = None,
-    data: DataBundle | None = None,
-) -> dict[str, Any]:
-    """Steps 1-5 (or skip them when done): W*, the spectrum, Lip(F) and the gap per block.
-
-    ``data``: the data set of ``config.data`` when the caller has it loaded already.
-    """
-    started = time.monotonic()
-    session = session or Session()
-    check_names(config)
-    run = RunDirectory(runs_dir, config)
-    if run.is_complete():
-        return run.read_result()
-    if data is None:
-        data = session.load_data(config.data)
-    model = build_model(config, data).to(session.device)
+def compute_spectrum(job: Job[SpectrumRunConfig]) -> SpectrumResult:
+    """Steps 1-5: W* (saved), the spectrum, Lip(F) and the gap per block."""
+    config, run, session, data = job.config, job.run, job.session, job.data
+    model = config.build(data.info).to(session.device)
     names = list(prunable_parameters(model, config.prunable))
     batches = score_batches(data, config.spectrum.hessian_per_class, 500, derive_seed(config.seed, "hessian"))
     run.prepare()
@@ -91,32 +138,19 @@ def run_spectrum(
                          for b in blocks}, "scores.pt")
     summaries = [b.summary() for b in blocks]
     plot_spectrum(summaries, run.file("spectrum.png"))
-    result = {
-        "run_dir": str(run.path),
-        "kind": run.kind,
-        "hash": run.hash,
-        "scope": config.spectrum.scope,
-        "hessian_examples": sum(int(y.shape[0]) for _, y in batches),
-        "warmup": row,
-        "blocks": summaries,
-        "wall_seconds": time.monotonic() - started,
-    }
-    run.write_result(result)
-    return result
+    return job.finish(job.record(
+        SpectrumResult, scope=config.spectrum.scope, hessian_examples=sum(int(y.shape[0]) for _, y in batches),
+        warmup=row, blocks=summaries, wall_seconds=time.monotonic() - job.started,
+    ))
 
 
-def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None) -> dict[str, Any]:
-    """IMC end to end (or resume, or skip): spectrum unit, mask from the gap, training."""
-    started = time.monotonic()
-    session = session or Session()
-    check_names(config)
-    run = RunDirectory(runs_dir, config)
-    if run.is_complete():
-        return session.skip(run)
-    data = session.load_data(config.data)  # once, for the spectrum unit and the training
-    spectrum = run_spectrum(config.spectrum_run(), runs_dir=runs_dir, session=session, data=data)
-    spectrum_dir = RunDirectory(runs_dir, config.spectrum_run())
-    model = build_model(config, data)
+def imc(job: Job[IMCRunConfig]) -> IMCResult:
+    """IMC end to end: the spectrum unit (shared), the mask from the gap, training."""
+    config, run, session = job.config, job.run, job.session
+    data = job.data  # loaded once, for the spectrum unit and the training
+    spectrum = SPECTRUM.run(config.spectrum_run(), runs_dir=run.path.parent, session=session, data=data)
+    spectrum_dir = RunDirectory(run.path.parent, config.spectrum_run())
+    model = config.build(data.info)
     shape = data.info.image_shape
     run.prepare()
     if run.file("mask.npz").exists():
@@ -127,7 +161,7 @@ def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Ses
         if tensors is None:
             raise CheckpointError(f"{spectrum_dir.file('scores.pt')} is missing; delete {spectrum_dir.path} to redo it")
         shapes = {name: p.shape for name, p in prunable_parameters(model, config.prunable).items()}
-        mask, counts = imc_mask(spectrum["blocks"], tensors, shapes, config.select, generator(config.seed, "imc-mask"))
+        mask, counts = imc_mask(spectrum.blocks, tensors, shapes, config.select, generator(config.seed, "imc-mask"))
         run.write_json_file("imc.json", counts)
         save_mask(run.file("mask.npz"), mask)  # written last: its presence means "pruned"
     if config.select.start == "warmup":
@@ -141,37 +175,31 @@ def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Ses
     sources = sorted({c["source"] for c in counts})
     session.log(f"IMC keeps {kept} of {d} prunable weights (sparsity {1 - kept / d:.6f}; from {', '.join(sources)})")
     report = effective_report(model, mask, shape)
-    trainer, wall = train_and_save(run, model, data, config, mask=mask, session=session, started=started)
-    result = training_result(run, trainer, mask, model, session, wall)
-    held = [b["condition_held"] for b in spectrum["blocks"]]
+    _, fields = job.train(model, mask)
+    blocks = spectrum.blocks
+    held = [b["condition_held"] for b in blocks]
     effective = report.as_dict()
-    result.update(
-        {
-            "spectrum_dir": spectrum["run_dir"],
-            "scope": config.spectrum.scope,
-            "keep": config.select.keep,
-            "map": config.select.map,
-            "budget": config.select.budget,
-            "d": d,
-            "k": d - kept,
-            "d_minus_k": kept,
-            "sparsity_source": sources[0] if len(sources) == 1 else "mixed",
-            "condition_held": all(held),
-            "blocks_with_gap": sum(held),
-            "gap": [b["gap"] for b in spectrum["blocks"]] if len(held) > 1 else spectrum["blocks"][0]["gap"],
-            "lipschitz": [b["lipschitz"]["value"] for b in spectrum["blocks"]] if len(held) > 1
-            else spectrum["blocks"][0]["lipschitz"]["value"],
-            "spectrum": [_spectrum_summary(b) for b in spectrum["blocks"]],
-            "counts": counts,
-            "warmup_test_accuracy": (spectrum["warmup"] or {}).get("test_accuracy"),
-            "effective_sparsity": effective["effective_sparsity"],
-            "disconnected": effective["disconnected"],
-            "layers": effective["layers"],
-        }
-    )
-    run.write_result(result)
-    run.file("checkpoint.pt").unlink(missing_ok=True)
-    return result
+    return job.finish(job.record(
+        IMCResult, **{**fields, "layers": effective["layers"]},
+        spectrum_dir=spectrum.run_dir,
+        scope=config.spectrum.scope,
+        keep=config.select.keep,
+        map=config.select.map,
+        budget=config.select.budget,
+        d=d,
+        k=d - kept,
+        d_minus_k=kept,
+        sparsity_source=sources[0] if len(sources) == 1 else "mixed",
+        condition_held=all(held),
+        blocks_with_gap=sum(held),
+        gap=[b["gap"] for b in blocks] if len(held) > 1 else blocks[0]["gap"],
+        lipschitz=[b["lipschitz"]["value"] for b in blocks] if len(held) > 1 else blocks[0]["lipschitz"]["value"],
+        spectrum=[_spectrum_summary(b) for b in blocks],
+        counts=counts,
+        warmup_test_accuracy=(spectrum.warmup or {}).get("test_accuracy"),
+        effective_sparsity=effective["effective_sparsity"],
+        disconnected=effective["disconnected"],
+    ))
 
 
 def _spectrum_summary(block: dict[str, Any]) -> dict[str, Any]:
@@ -190,3 +218,76 @@ def _spectrum_summary(block: dict[str, Any]) -> dict[str, Any]:
         "lipschitz": block["lipschitz"]["value"],
         "gap": block["gap"],
     }
+
+
+def summary(result: IMCResult) -> str:
+    """Epoch table, the spectrum per block, and the ticket."""
+    blocks = format_table(
+        ["block", "d", "smallest", "largest", "Lanczos steps", "Lip(F)", "gap after N", "gap width", "d - k", "source"],
+        [
+            [s["block"], s["d"], f"{s['smallest']:.4g}", f"{s['largest']:.4g}", s["lanczos_steps"],
+             f"{s['lipschitz']:.4g}", s["gap"]["index"] if s["gap"] else "none",
+             f"{s['gap']['width']:.4g}" if s["gap"] else "-", c["kept"], c["source"]]
+            for s, c in zip(result.spectrum, result.counts)
+        ],
+    )
+    missing = len(result.counts) - result.blocks_with_gap
+    if result.condition_held:
+        verdict = "the gap condition held"
+    else:
+        verdict = f"no gap met the condition in {missing} block(s)"
+    verdict += ("; --budget fixed keeps 1 - --sparsity regardless" if result.budget == "fixed"
+                else "" if result.condition_held else ": fell back to --sparsity there")
+    closing = (
+        f"run {result.run_dir}\nspectrum {result.spectrum_dir} (spectrum.png)\n"
+        f"IMC ({result.scope} spectrum, keep {result.keep}, map {result.map}): {verdict}\n"
+        f"kept d - k = {result.d_minus_k:,} of d = {result.d:,} (sparsity {percent(result.sparsity, 3)}, "
+        f"effective {percent(result.effective_sparsity, 3)})\n{accuracy_line(result)}"
+    )
+    return "\n\n".join([epoch_table(result.run_dir), blocks, closing])
+
+
+DESCRIPTION = """\
+Compress a network in one shot with IMC (Zhang et al., NeurIPS 2021, seed 002).
+
+  1. W*: --warmup-steps plain SGD iterations from the initialisation (seed: 10).
+  2-3. The Hessian of the training loss at W* (on --hessian-per-class examples per class)
+     through Hessian-vector products only: Lanczos for the --eigenpairs largest and
+     --smallest smallest eigenpairs, Hutchinson for the diagonal; over all prunable weights
+     (--spectrum global) or per layer (--spectrum layerwise).
+  4. Lip(F) of the nonlinear remainder F on the --epsilon ball in the --p norm around W*.
+  5. The smallest N with a gap lambda_{N+1} - lambda_N > 2 Lip(F) among the resolved
+     eigenvalues; --keep slow keeps d - k = N weights, --keep fast keeps d - N; the weights
+     most in the kept eigen-subspace (--map) are kept. No such gap: it says so and keeps
+     1 - --sparsity of the weights instead.
+  6. Train the kept weights (from W*, or the initialisation with --start init).
+
+Steps 2-5 are not in the seed: they are our reading of inertial-manifold theory, and every
+choice is an option. The spectrum is its own directory, RUNS_DIR/imc-spectrum-<hash>
+(W*, scores, spectrum.png), shared by every IMC run that differs only in step 6; the run
+is RUNS_DIR/imc-<hash> with imc.json, mask.npz, metrics and result.json (spectrum summary,
+gap, Lip(F), condition_held, d, k, d_minus_k, accuracies).
+
+example: ticketlab imc --model lenet300 --dataset fashion-mnist --epochs 5 --sparsity 0.9
+"""
+
+# The spectrum unit is a kind of its own (its own directory, lock and skip), run by IMC
+# runs rather than by a command of its own.
+SPECTRUM = RunKind(SpectrumRunConfig, compute_spectrum, SpectrumResult, lambda result: result.run_dir,
+                   help="steps 1-5 of IMC: W*, the Hessian spectrum, Lip(F) and the gap",
+                   description="Steps 1-5 of IMC, shared by the IMC runs that differ only in step 6.",
+                   sweepable=False, trains=False)
+
+IMC = RunKind(IMCRunConfig, imc, IMCResult, summary, help="inertial-manifold compression from the Hessian spectrum",
+              description=DESCRIPTION)
+
+
+def run_spectrum(config: SpectrumRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None,
+                 data: DataBundle | None = None) -> SpectrumResult:
+    """Steps 1-5 (or skip them when done); ``data``: the data set of ``config.data`` if loaded already."""
+    return SPECTRUM.run(config, runs_dir=runs_dir, session=session, data=data)
+
+
+def run_imc(config: IMCRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None) -> IMCResult:
+    """IMC end to end (or resume, or skip): spectrum unit, mask from the gap, training."""
+    return IMC.run(config, runs_dir=runs_dir, session=session)

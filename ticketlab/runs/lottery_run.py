@@ -1,4 +1,4 @@
-"""``ticketlab lottery`` as a function: IMP with rewinding, level by level, with branches.
+"""``ticketlab lottery``: IMP with rewinding, level by level, with branches.
 
 Layout of ``RUNS_DIR/lottery-<hash>/``::
 
@@ -7,212 +7,337 @@ Layout of ``RUNS_DIR/lottery-<hash>/``::
     level-1/     ... and branch-<name>/ with the same files, for every requested branch
 
 Every level and branch is a unit that is skipped once its result.json exists and
-otherwise resumes from its checkpoint, so the lottery can be killed anywhere.
+otherwise resumes from its checkpoint, so the lottery can be killed anywhere. Each unit
+has its own lock, so the Ray executor can run a level's branches beside the next level.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from ticketlab.data import DataBundle, num_batches
+from ticketlab.config import option
+from ticketlab.data import num_batches
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, effective_report, full_mask, load_mask, save_mask
-from ticketlab.models import build_from_config
-from ticketlab.runs.execute import Session, train_and_save, training_result
-from ticketlab.runs.lottery_config import LotteryRunConfig
+from ticketlab.runs.base import TrainedRunConfig
+from ticketlab.runs.execute import Session
+from ticketlab.runs.kind import Job, Options, RunKind, RunOption, Task
+from ticketlab.runs.results import EffectiveFields, RunResult, SelectedEpochFields, TrainingResult
 from ticketlab.runs.store import RunDirectory, read_json
-from ticketlab.runs.train_run import check_names
-from ticketlab.seeding import derive_seed, generator
-from ticketlab.tickets import BRANCHES, BranchInput, magnitude_prune, select_epoch
+from ticketlab.seeding import generator
+from ticketlab.text import entry_lines, format_table, percent
+from ticketlab.tickets import (
+    BRANCHES,
+    BranchInput,
+    LotteryConfig,
+    check_reachable,
+    parse_branches,
+    prune_level,
+    select_epoch,
+)
 
 
-class Lottery:
-    """One lottery directory being worked on: its config, data, and units."""
+@dataclass(frozen=True)
+class LotteryRunConfig(TrainedRunConfig):
+    """Find a winning ticket by IMP: train, prune, rewind, retrain, level after level.
 
-    def __init__(self, config: LotteryRunConfig, runs_dir: str | Path, session: Session) -> None:
-        self.config = config
-        self.session = session
-        self.run = RunDirectory(runs_dir, config)
-        self._data: DataBundle | None = None
+    Branches (ablations) are not part of the config: they are added to a lottery
+    directory level by level, so asking for another branch later reuses the trunk.
+    """
 
-    @property
-    def data(self) -> DataBundle:
-        if self._data is None:
-            self._data = self.session.load_data(self.config.data)
-        return self._data
+    kind = "lottery"
 
-    def build(self, seed_tag: str = "init", level: int | None = None) -> nn.Module:
-        """A freshly initialised model (the trunk's init, or a re-initialisation)."""
-        seed = derive_seed(self.config.seed, seed_tag) if level is None else derive_seed(self.config.seed, seed_tag, level)
-        info = self.data.info
-        return build_from_config(self.config.model, info.image_shape, info.num_classes, seed=seed).to(self.session.device)
-
-    def rewind_step(self) -> int:
-        """The optimizer step of level 0 whose weights every level restarts from."""
-        steps_per_epoch = num_batches(int(self.data.train.y.shape[0]), self.config.train.batch_size)
-        step = self.config.lottery.rewind_point.to_steps(steps_per_epoch)
-        total = self.config.train.length.to_steps(steps_per_epoch)
-        if step > total:
-            raise ConfigError(f"--rewind {self.config.lottery.rewind} lies beyond level 0's {total} training steps")
-        return step
-
-    def state(self, name: str) -> dict[str, Any]:
-        """Model weights saved in the lottery directory (model_init.pt, rewind.pt...)."""
-        found = self.run.load_checkpoint(name)
-        if found is None:
-            raise ConfigError(f"{self.run.file(name)} is missing; delete {self.run.path} to start the lottery over")
-        return found["model"]
-
-    def train_unit(self, unit: RunDirectory, model: nn.Module, mask: Mask | None, on_step: Any = None) -> dict[str, Any]:
-        """Train one level or branch in its directory and write its result.json."""
-        template = full_mask(model, self.config.prunable)
-        trainer, wall = train_and_save(
-            unit, model, self.data, self.config, mask=mask, session=self.session, started=time.monotonic(),
-            save_init=False, on_step=on_step, keep_best=True,
-        )
-        result = training_result(unit, trainer, mask or template, model, self.session, wall)
-        report = effective_report(model, mask or template, self.data.info.image_shape).as_dict()
-        result.update(select_epoch(trainer.history))
-        result.update(effective_sparsity=report["effective_sparsity"], effective_kept=report["effective_kept"],
-                      disconnected=report["disconnected"], layers=report["layers"])
-        unit.write_result(result)
-        unit.file("checkpoint.pt").unlink(missing_ok=True)
-        return result
+    lottery: LotteryConfig = dataclasses.field(default_factory=LotteryConfig)
+    seed: int = option(0, "seed of the initialisation, the batch order and the branches", metavar="N")
 
 
-def run_lottery(
-    config: LotteryRunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    branches: list[str] | tuple[str, ...] = (),
-    session: Session | None = None,
-) -> dict[str, Any]:
-    """Run (or resume, or skip) every level of ``config`` and the requested branches."""
-    session = session or Session()
-    check_names(config)
-    for name in branches:
-        BRANCHES.entry(name)
-    lottery = Lottery(config, runs_dir, session)
-    run = lottery.run
-    if run.is_complete() and set(branches) <= set(run.read_result().get("branches", [])):
-        return session.skip(run)
-    rewind_step = start_lottery(lottery)
-    levels = []
-    for level in range(config.lottery.levels + 1):
-        levels.append(run_level(lottery, level, rewind_step, list(branches)))
-    result = summarise(lottery, levels, list(branches))
-    run.write_result(result)
-    return result
+@dataclass
+class UnitResult(EffectiveFields, SelectedEpochFields, TrainingResult):
+    """One level or branch, trained: result.json of ``level-<L>/`` and ``level-<L>/branch-<name>/``."""
 
 
-def start_lottery(lottery: Lottery) -> int:
+@dataclass
+class LevelRow:
+    """The summary of one level or branch, as it appears in the lottery's result.json."""
+
+    level: int = 0
+    sparsity: float = 0.0
+    effective_sparsity: float | None = None
+    kept: int = 0
+    effective_kept: int | None = None
+    total: int = 0
+    selected_epoch: int | None = None
+    selected_by: str | None = None
+    val_accuracy: float | None = None
+    test_accuracy: float | None = None
+    test_accuracy_selected_on_test: float | None = None
+    final_test_accuracy: float | None = None
+    disconnected: bool | None = None
+    run_dir: str = ""
+    branches: dict[str, LevelRow] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def of(cls, level: int, unit: UnitResult) -> LevelRow:
+        """The row of a trained level or branch."""
+        shared = {f.name for f in dataclasses.fields(cls)} - {"level", "branches"}
+        return cls(level=level, **{name: getattr(unit, name) for name in shared})
+
+
+@dataclass
+class LotteryResult(RunResult):
+    """The lottery's result.json: a row per level, each with its branches."""
+
+    branches: list[str] = dataclasses.field(default_factory=list)
+    levels: list[LevelRow] = dataclasses.field(default_factory=list)
+
+
+def rewind_step(job: Job[LotteryRunConfig]) -> int:
+    """The optimizer step of level 0 whose weights every level restarts from."""
+    config = job.config
+    steps_per_epoch = num_batches(int(job.data.train.y.shape[0]), config.train.batch_size)
+    step = config.lottery.rewind_point.to_steps(steps_per_epoch)
+    total = config.train.length.to_steps(steps_per_epoch)
+    if step > total:
+        raise ConfigError(f"--rewind {config.lottery.rewind} lies beyond level 0's {total} training steps")
+    return step
+
+
+def saved_state(job: Job[LotteryRunConfig], name: str) -> dict[str, Any]:
+    """Model weights saved in the lottery directory (model_init.pt, rewind.pt...)."""
+    found = job.run.load_checkpoint(name)
+    if found is None:
+        raise ConfigError(f"{job.run.file(name)} is missing; delete {job.run.path} to start the lottery over")
+    return found["model"]
+
+
+def train_unit(job: Job[LotteryRunConfig], unit: RunDirectory, model: nn.Module, mask: Mask | None,
+               on_step: Any = None) -> UnitResult:
+    """Train one level or branch in its directory and write its result.json."""
+    trainer, fields = job.train(model, mask, unit=unit, started=time.monotonic(), save_init=False, on_step=on_step,
+                                keep_best=True)
+    report = effective_report(model, mask or full_mask(model, job.config.prunable), job.data.info.image_shape)
+    effective = report.as_dict()
+    fields.update(select_epoch(trainer.history), layers=effective["layers"])
+    record = job.record(UnitResult, unit, **fields, effective_sparsity=effective["effective_sparsity"],
+                        effective_kept=effective["effective_kept"], disconnected=effective["disconnected"])
+    return job.finish(record, unit)
+
+
+def run_lottery_job(job: Job[LotteryRunConfig]) -> LotteryResult:
+    """Every level of the lottery and the requested branches; the lottery's record."""
+    branches = list(job.options["branches"])
+    step = start_lottery(job)
+    levels = [run_level(job, level, step, branches) for level in range(job.config.lottery.levels + 1)]
+    return summarise(job, levels, branches)
+
+
+def start_lottery(job: Job[LotteryRunConfig]) -> int:
     """Check the rewind point, create the directory and the initial weights; the rewind step."""
-    run = lottery.run
-    rewind_step = lottery.rewind_step()
+    run, lottery = job.run, job.config.lottery
+    step = rewind_step(job)
+    model = job.build()
+    check_reachable(full_mask(model, job.config.prunable), lottery.density(lottery.levels), lottery.quota)
     run.prepare()
     if not run.file("model_init.pt").exists():
-        run.save_checkpoint({"model": lottery.build().state_dict()}, "model_init.pt")
-    if rewind_step == 0 and not run.file("rewind.pt").exists():
-        run.save_checkpoint({"model": lottery.state("model_init.pt")}, "rewind.pt")
-    return rewind_step
+        run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
+    if step == 0 and not run.file("rewind.pt").exists():
+        run.save_checkpoint({"model": saved_state(job, "model_init.pt")}, "rewind.pt")
+    return step
 
 
-def run_level(lottery: Lottery, level: int, rewind_step: int, branches: list[str]) -> dict[str, Any]:
-    """Train level ``level`` (and its branches) unless done; return its summary row."""
-    cfg, run, session = lottery.config, lottery.run, lottery.session
+def run_level(job: Job[LotteryRunConfig], level: int, rewind: int, branches: list[str]) -> LevelRow:
+    """Train level ``level`` (and its branches) unless done; its summary row."""
+    config, run = job.config, job.run
     unit = run.child(f"level-{level}")
-    if unit.is_complete():
-        result = unit.read_result()
-    else:
-        unit.prepare()
-        session.log(f"level {level}: {100 * cfg.lottery.density(level):.2f}% of prunable weights target")
-        model = lottery.build()
-        model.load_state_dict(lottery.state("model_init.pt"))
-        mask = None if level == 0 else level_mask(lottery, unit, level)
-        on_step = None
-        if level == 0 and rewind_step > 0:
-            def on_step(step: int) -> None:  # keep the rewind point's weights, once
-                if step == rewind_step and not run.file("rewind.pt").exists():
-                    run.save_checkpoint({"model": model.state_dict()}, "rewind.pt")
+    with job.hold(unit):
+        if unit.is_complete():
+            result = UnitResult.from_json(unit.read_result())
         else:
-            model.load_state_dict(lottery.state("rewind.pt"))
-        result = lottery.train_unit(unit, model, mask, on_step)
-    row = level_row(level, result)
+            unit.prepare()
+            job.session.log(f"level {level}: {100 * config.lottery.density(level):.2f}% of prunable weights target")
+            model = job.build()
+            model.load_state_dict(saved_state(job, "model_init.pt"))
+            mask = None if level == 0 else level_mask(job, unit, level)
+            on_step = None
+            if level == 0 and rewind > 0:
+                def on_step(step: int) -> None:  # keep the rewind point's weights, once
+                    if step == rewind and not run.file("rewind.pt").exists():
+                        run.save_checkpoint({"model": model.state_dict()}, "rewind.pt")
+            else:
+                model.load_state_dict(saved_state(job, "rewind.pt"))
+            result = train_unit(job, unit, model, mask, on_step)
+    row = LevelRow.of(level, result)
     if level > 0:
         # Branches asked for now, and those an earlier invocation already finished.
         done = sorted(p.name[len("branch-"):] for p in unit.path.glob("branch-*") if (p / "result.json").exists())
         for name in dict.fromkeys([*branches, *done]):
-            row["branches"][name] = level_row(level, run_branch(lottery, unit, level, name))
+            row.branches[name] = LevelRow.of(level, run_branch(job, level, name))
     return row
 
 
-def level_mask(lottery: Lottery, unit: RunDirectory, level: int) -> Mask:
+def level_mask(job: Job[LotteryRunConfig], unit: RunDirectory, level: int) -> Mask:
     """The mask of ``level``: saved in the unit, or pruned from the previous level's weights."""
     if unit.file("mask.npz").exists():
         return load_mask(unit.file("mask.npz"))
-    cfg = lottery.config
-    previous = lottery.run.child(f"level-{level - 1}")
-    trained = lottery.build()
+    cfg = job.config
+    previous = job.run.child(f"level-{level - 1}")
+    trained = job.build()
     trained.load_state_dict(previous.load_checkpoint("model_final.pt")["model"])
     alive = load_mask(previous.file("mask.npz")) if level > 1 else full_mask(trained, cfg.prunable)
-    mask = magnitude_prune(trained, alive, cfg.lottery.density(level), cfg.lottery.scope,
-                           generator(cfg.seed, "imp", level))
+    mask = prune_level(trained, alive, cfg.lottery.density(level), score=cfg.lottery.score, quota=cfg.lottery.quota,
+                       generator=generator(cfg.seed, "imp", level), input_shape=job.data.info.image_shape)
     save_mask(unit.file("mask.npz"), mask)
     return mask
 
 
-def run_branch(lottery: Lottery, unit: RunDirectory, level: int, name: str) -> dict[str, Any]:
-    """Train branch ``name`` of ``level`` unless done; return its result."""
+def run_branch(job: Job[LotteryRunConfig], level: int, name: str) -> UnitResult:
+    """Train branch ``name`` of ``level`` unless done; its result."""
+    unit = job.run.child(f"level-{level}")
     branch = unit.child(f"branch-{name}")
-    if branch.is_complete():
-        return branch.read_result()
-    branch.prepare()
-    lottery.session.log(f"level {level}: branch {name}")
-    if branch.file("mask.npz").exists() and branch.file("model_init.pt").exists():
-        mask, state = load_mask(branch.file("mask.npz")), branch.load_checkpoint("model_init.pt")["model"]
-    else:
-        given = BranchInput(
-            mask=load_mask(unit.file("mask.npz")),
-            rewind_state=lottery.state("rewind.pt"),
-            fresh_init=lambda: lottery.build("reinit", level),
-            generator=generator(lottery.config.seed, name, level),
-        )
-        mask, state = BRANCHES.get(name)(given)
-        branch.save_checkpoint({"model": state}, "model_init.pt")
-        save_mask(branch.file("mask.npz"), mask)
-    model = lottery.build()
-    model.load_state_dict(state)
-    return lottery.train_unit(branch, model, mask)
+    with job.hold(branch):
+        if branch.is_complete():
+            return UnitResult.from_json(branch.read_result())
+        branch.prepare()
+        job.session.log(f"level {level}: branch {name}")
+        if branch.file("mask.npz").exists() and branch.file("model_init.pt").exists():
+            mask, state = load_mask(branch.file("mask.npz")), branch.load_checkpoint("model_init.pt")["model"]
+        else:
+            given = BranchInput(
+                mask=load_mask(unit.file("mask.npz")),
+                rewind_state=saved_state(job, "rewind.pt"),
+                fresh_init=lambda: job.build("reinit", level),
+                generator=generator(job.config.seed, name, level),
+            )
+            mask, state = BRANCHES.get(name)(given)
+            branch.save_checkpoint({"model": state}, "model_init.pt")
+            save_mask(branch.file("mask.npz"), mask)
+        model = job.build()
+        model.load_state_dict(state)
+        return train_unit(job, branch, model, mask)
 
 
-def level_row(level: int, result: dict[str, Any]) -> dict[str, Any]:
-    """The summary of one level or branch, as it appears in the lottery's result.json."""
-    keys = ("sparsity", "effective_sparsity", "kept", "effective_kept", "total", "selected_epoch", "selected_by",
-            "val_accuracy", "test_accuracy", "test_accuracy_selected_on_test", "final_test_accuracy", "disconnected")
-    row = {"level": level, **{k: result[k] for k in keys}, "run_dir": result["run_dir"]}
-    row["branches"] = {}
-    return row
-
-
-def summarise(lottery: Lottery, levels: list[dict[str, Any]], branches: list[str]) -> dict[str, Any]:
-    """The lottery's result.json."""
-    run = lottery.run
+def summarise(job: Job[LotteryRunConfig], levels: list[LevelRow], branches: list[str]) -> LotteryResult:
+    """Write the lottery's result.json from its level rows."""
     wall = sum(row_wall(r) for r in levels)
-    return {
-        "run_dir": str(run.path),
-        "kind": run.kind,
-        "hash": run.hash,
-        "branches": sorted({b for r in levels for b in r["branches"]} | set(branches)),
-        "levels": levels,
-        "wall_seconds": wall,
-    }
+    names = sorted({b for r in levels for b in r.branches} | set(branches))
+    return job.finish(job.record(LotteryResult, branches=names, levels=levels, wall_seconds=wall))
 
 
-def row_wall(row: dict[str, Any]) -> float:
+def row_wall(row: LevelRow) -> float:
     """Wall seconds of a level and its branches, read from their result files."""
-    paths = [Path(row["run_dir"])] + [Path(b["run_dir"]) for b in row["branches"].values()]
+    paths = [Path(row.run_dir)] + [Path(b.run_dir) for b in row.branches.values()]
     return sum(float(read_json(p / "result.json")["wall_seconds"]) for p in paths)
+
+
+def finished(run: RunDirectory, options: Options) -> bool:
+    """Complete, with every branch asked for (a finished lottery still trains a new branch)."""
+    return run.is_complete() and set(options["branches"]) <= set(run.read_result().get("branches", []))
+
+
+# Steps of a lottery for distributed executors: start, then level 0, 1, ... in a chain,
+# each level's branches fanning out from it, and the summary once all are done.
+def start_step(job: Job[LotteryRunConfig]) -> dict[str, int]:
+    """Create the lottery's directory and initial weights."""
+    with job.hold(job.run):
+        return {"rewind_step": start_lottery(job)}
+
+
+def level_step(job: Job[LotteryRunConfig], level: int) -> LevelRow:
+    """Train one level (not its branches)."""
+    return run_level(job, level, rewind_step(job), [])
+
+
+def branch_step(job: Job[LotteryRunConfig], level: int, name: str) -> UnitResult:
+    """Train one branch of one level."""
+    return run_branch(job, level, name)
+
+
+def summary_step(job: Job[LotteryRunConfig]) -> LotteryResult:
+    """The whole lottery through the prologue: every unit is done, so this writes the summary."""
+    return LOTTERY.run(job.config, runs_dir=job.run.path.parent, session=job.session, **job.options)
+
+
+def tasks(config: LotteryRunConfig, options: Options) -> list[Task]:
+    """The lottery as steps: a chain of levels, branches after their level, the summary last."""
+    out = [Task("start", (), start_step)]
+    ends = []
+    for level in range(config.lottery.levels + 1):
+        out.append(Task(f"level-{level}", (out[-1].key if level == 0 else f"level-{level - 1}",), level_step, (level,)))
+        if level > 0:
+            for name in options["branches"]:
+                out.append(Task(f"level-{level}/{name}", (f"level-{level}",), branch_step, (level, name)))
+                ends.append(out[-1].key)
+    out.append(Task("summary", (f"level-{config.lottery.levels}", *ends), summary_step))
+    return out
+
+
+def summary(result: LotteryResult) -> str:
+    """The lottery table: a row per level, trunk and branches."""
+    branches = result.branches
+    headers = ["level", "% remaining", "% effective", "best val acc", "test acc (val-selected)",
+               "test acc (test-selected)", *[f"{b} test acc" for b in branches]]
+    rows = []
+    for row in result.levels:
+        effective = None if row.effective_sparsity is None else 1 - row.effective_sparsity
+        rows.append([
+            row.level, percent(1 - row.sparsity, 3), percent(effective, 3),
+            percent(row.val_accuracy), percent(row.test_accuracy), percent(row.test_accuracy_selected_on_test),
+            *[percent(row.branches[b].test_accuracy) if b in row.branches else "-" for b in branches],
+        ])
+    note = ("test acc (val-selected): at the epoch with the best validation accuracy (the last epoch without --val); "
+            "test-selected: the best test accuracy over epochs, as seed 004's code reports it (optimistic)")
+    return f"{format_table(headers, rows)}\n\n{note}\nlottery {result.run_dir}  wall {result.wall_seconds:.1f}s"
+
+
+def describe() -> str:
+    """``ticketlab lottery --help``, with the registered branches."""
+    return f"""\
+Find a winning ticket by iterative magnitude pruning (IMP) with rewinding.
+
+Level 0 trains the dense network. Each later level removes --prune-fraction of the
+surviving weights with the lowest score (--score; magnitude by default) after the
+previous level's training, resets the survivors to the rewind weights (the
+initialisation, or level 0's weights at --rewind Kep/Kit) and trains again with a fresh
+optimizer and schedule. Level L keeps (1 - P)^L of the prunable weights, shared among
+layers by --quota.
+
+Branches replay every level with one ingredient changed:
+{entry_lines(BRANCHES)}
+
+Accuracy is reported at the epoch with the best validation accuracy (use --val N to hold
+out a validation split; without one the last epoch is used). The best test accuracy
+over epochs, which is how seed 004's code selects, is reported beside it, labelled.
+
+Everything lands in RUNS_DIR/lottery-<hash>/level-<L>/[branch-<name>/]; kill it at any
+moment and run the same command again to continue.
+
+example: ticketlab lottery --model lenet300 --levels 5 --prune-fraction 0.5 --epochs 3 --val 5000 \\
+    --branches random-prune,random-reinit
+"""
+
+
+BRANCHES_OPTION = RunOption(
+    "branches",
+    "comma list of ablation branches (listed above) to run at every level; not part of the config, so a branch "
+    "asked for later reuses the trunk (default: none)",
+    parse=lambda value: tuple(parse_branches(value) if isinstance(value, str) else [BRANCHES.entry(v).name
+                                                                                     for v in value]),
+    default=(),
+    metavar="NAMES",
+)
+
+LOTTERY = RunKind(LotteryRunConfig, run_lottery_job, LotteryResult, summary,
+                  help="iterative magnitude pruning with rewinding", description=describe,
+                  options=(BRANCHES_OPTION,), finished=finished, tasks=tasks)
+
+
+def run_lottery(config: LotteryRunConfig, *, runs_dir: str | Path = "runs", branches: list[str] | tuple[str, ...] = (),
+                session: Session | None = None) -> LotteryResult:
+    """Run (or resume, or skip) every level of ``config`` and the requested branches."""
+    return LOTTERY.run(config, runs_dir=runs_dir, session=session, branches=tuple(branches))

@@ -1,5 +1,5 @@
-"""``ticketlab prune`` as a function: prune at initialisation, report direct and effective
-sparsity, then train the ticket, all in one resumable run directory.
+"""``ticketlab prune``: prune at initialisation, report direct and effective sparsity, then
+train the ticket, all in one resumable run directory.
 
 The mask is written once pruning is done; a restarted run loads it instead of pruning
 again (iterative SynFlow on a large net takes a while), then resumes training.
@@ -7,64 +7,62 @@ again (iterative SynFlow on a large net takes a while), then resumes training.
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from ticketlab.config import option
 from ticketlab.data import DataBundle
-from ticketlab.masks import (
-    Mask,
-    count_kept,
-    effective_mask,
-    effective_report,
-    full_mask,
-    load_mask,
-    save_mask,
-)
-from ticketlab.models import build_from_config
-from ticketlab.pruning import QUOTAS, SCORES, prune_at_init, score_batches
-from ticketlab.pruning.effective_target import (
-    EffectiveSearch,
-    effective_random_mask,
-    prune_to_effective,
-    reshuffle,
-)
-from ticketlab.runs.execute import Session, train_and_save, training_result
-from ticketlab.runs.prune_config import PruneRunConfig
-from ticketlab.runs.store import RunDirectory
-from ticketlab.runs.train_run import check_names
+from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, full_mask, load_mask, save_mask
+from ticketlab.pruning import QUOTAS, SCORES, PruneConfig, prune_at_init, score_batches
+from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
+from ticketlab.runs.base import TrainedRunConfig
+from ticketlab.runs.execute import Session
+from ticketlab.runs.kind import Job, RunKind
+from ticketlab.runs.results import EffectiveFields, TrainingResult
+from ticketlab.runs.tables import effective_summary
 from ticketlab.seeding import derive_seed, generator
+from ticketlab.text import entry_lines, percent
 
 
-def run_prune(
-    config: PruneRunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    session: Session | None = None,
-) -> dict[str, Any]:
-    """Prune, report and train (or resume, or skip) the run described by ``config``."""
-    started = time.monotonic()
-    session = session or Session()
-    check_names(config)
-    SCORES.entry(config.pruning.method)
-    QUOTAS.entry(config.pruning.quota)
-    run = RunDirectory(runs_dir, config)
-    if run.is_complete():
-        return session.skip(run)
-    data = session.load_data(config.data)
-    model = build_from_config(
-        config.model, data.info.image_shape, data.info.num_classes, seed=derive_seed(config.seed, "init")
-    ).to(session.device)
-    shape = data.info.image_shape
+@dataclass(frozen=True)
+class PruneRunConfig(TrainedRunConfig):
+    """Prune a freshly initialised model with a score and a quota, then train the ticket."""
+
+    kind = "prune"
+
+    pruning: PruneConfig = dataclasses.field(default_factory=PruneConfig)
+    seed: int = option(0, "seed of the initialisation, the pruning and the batch order", metavar="N")
+
+
+@dataclass
+class PruneResult(EffectiveFields, TrainingResult):
+    """A pruned-at-init ticket, trained: direct and effective sparsity, how the mask was found."""
+
+    method: str = ""
+    quota: str = ""
+    target: str = "direct"
+    direct_compression: float | None = None
+    effective_compression: float | None = None
+    pruning: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def prune_and_train(job: Job[PruneRunConfig]) -> PruneResult:
+    """Prune (or load the saved mask), report, and train the ticket; its record."""
+    config, run, session = job.config, job.run, job.session
+    model = job.build()
+    shape = job.data.info.image_shape
     if run.file("mask.npz").exists():
         mask = load_mask(run.file("mask.npz"))
         search: dict[str, Any] = run.read_json_file("pruning.json")
     else:
         # Pruning can still fail on bad input (a quota that cannot reach the sparsity),
         # so the directory appears only once it has succeeded.
-        mask, search = prune(config, model, data, session)
+        mask, search = prune(config, model, job.data, session)
     run.prepare()
     if not run.file("mask.npz").exists():
         run.write_json_file("pruning.json", search)
@@ -74,26 +72,16 @@ def run_prune(
         f"pruned {config.pruning.method}/{config.pruning.quota}: direct sparsity {report.direct_sparsity:.6f}, "
         f"effective {report.effective_sparsity:.6f}" + (" (disconnected)" if report.disconnected else "")
     )
-    trainer, wall = train_and_save(run, model, data, config, mask=mask, session=session, started=started)
-    result = training_result(run, trainer, mask, model, session, wall)
+    _, fields = job.train(model, mask)
     effective = report.as_dict()
-    result.update(
-        {
-            "method": config.pruning.method,
-            "quota": config.pruning.quota,
-            "target": config.pruning.target,
-            "effective_sparsity": effective["effective_sparsity"],
-            "disconnected": effective["disconnected"],
-            "direct_compression": effective["direct_compression"],
-            "effective_compression": effective["effective_compression"],
-            "effective_kept": effective["effective_kept"],
-            "layers": effective["layers"],
-            "pruning": search,
-        }
-    )
-    run.write_result(result)
-    run.file("checkpoint.pt").unlink(missing_ok=True)
-    return result
+    fields["layers"] = effective["layers"]  # with effective_kept per layer
+    return job.finish(job.record(
+        PruneResult, **fields,
+        method=config.pruning.method, quota=config.pruning.quota, target=config.pruning.target,
+        effective_sparsity=effective["effective_sparsity"], disconnected=effective["disconnected"],
+        direct_compression=effective["direct_compression"], effective_compression=effective["effective_compression"],
+        effective_kept=effective["effective_kept"], pruning=search,
+    ))
 
 
 def prune(config: PruneRunConfig, model: nn.Module, data: DataBundle, session: Session) -> tuple[Mask, dict[str, Any]]:
@@ -145,3 +133,41 @@ def reshuffled(config: PruneRunConfig, mask: Mask, record: dict[str, Any]) -> Ma
         return mask
     record["reshuffled"] = True
     return reshuffle(mask, generator(config.seed, "reshuffle"))
+
+
+def summary(result: PruneResult) -> str:
+    """Epoch table, per-layer direct and effective density, and the totals."""
+    return effective_summary(result, f"{result.method}/{result.quota} ({result.target} target): direct sparsity "
+                             f"{percent(result.sparsity, 3)}, effective {percent(result.effective_sparsity, 3)}")
+
+
+def describe() -> str:
+    """``ticketlab prune --help``: the registered scores and quotas, from their registries."""
+    return f"""\
+Prune a freshly initialised model at initialisation, then train the ticket.
+
+Scores (--method):
+{entry_lines(SCORES)}
+
+Quotas (--quota) decide how many weights each layer keeps:
+{entry_lines(QUOTAS)}
+
+With --target effective the network is pruned until its *effective* sparsity (weights off
+every input-output path count as pruned) reaches --sparsity, by bisection over the
+method's ranking.
+
+The run is written to RUNS_DIR/prune-<hash>: config.json, pruning.json, mask.npz,
+metrics.jsonl, model_init.pt, model_final.pt and result.json, which adds
+effective_sparsity, disconnected and per layer effective_kept. --epochs 0 prunes only.
+
+example: ticketlab prune --model lenet300 --method synflow --quota igq --sparsity 0.99 --epochs 5
+"""
+
+
+PRUNE = RunKind(PruneRunConfig, prune_and_train, PruneResult, summary, help="prune at initialisation, then train",
+                description=describe)
+
+
+def run_prune(config: PruneRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None) -> PruneResult:
+    """Prune, report and train (or resume, or skip) the run described by ``config``."""
+    return PRUNE.run(config, runs_dir=runs_dir, session=session)

@@ -49,10 +49,6 @@ class RunDirectory:
         return self.path / "config.json"
 
     @property
-    def metrics_path(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
     def result_path(self) -> Path:
         return self.path / "result.json"
 

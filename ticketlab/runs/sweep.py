@@ -16,12 +16,13 @@ lists whose cartesian product gives the points, and an optional ``[report]`` tab
     [report]
     layer_density_compression = 100      # per-layer density plot at this compression
 
-Option names are those of ``ticketlab prune`` (dashes or underscores). With
-``command = "lottery"`` at the top, every point is a ``ticketlab lottery`` instead (its
-options, e.g. ``levels`` and ``prune_fraction``; ``branches = ["random-prune"]`` in [base]
-or [grid] names the ablations, which are not part of a lottery's config). Every run is
-an ordinary run directory, so a point already finished (by this or any sweep) is skipped,
-and a killed sweep started again redoes only what is unfinished.
+``command`` names the kind of run every point is (default ``prune``; any registered
+sweepable kind: ``lottery``, ``train``...). Option names are that command's (dashes or
+underscores), and its run options too: with ``command = "lottery"``, ``branches =
+["random-prune"]`` in [base] or [grid] names the ablations, which are not part of a
+lottery's config. Every run is an ordinary run directory, so a point already finished
+(by this or any sweep) is skipped, and a killed sweep started again redoes only what is
+unfinished.
 """
 
 from __future__ import annotations
@@ -33,21 +34,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticketlab.config import canonical_json, from_dict, nest_values
+from ticketlab.config import canonical_json
 from ticketlab.errors import ConfigError, TicketlabError
-from ticketlab.runs.lottery_config import LotteryRunConfig
-from ticketlab.runs.prune_config import PruneRunConfig
-
-COMMANDS: dict[str, type] = {"prune": PruneRunConfig, "lottery": LotteryRunConfig}
+from ticketlab.runs.catalog import RUN_KINDS
+from ticketlab.runs.kind import RunKind
+from ticketlab.runs.values import config_from_values
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
-
-# Keys of a sweep that are not config fields but stand for one.
-DERIVED_KEYS = ("epochs", "iterations", "compression")
-
 
 @dataclasses.dataclass(frozen=True)
 class SweepSpec:
@@ -65,9 +61,9 @@ class SweepPoint:
     """One grid point: its grid values, and its config or why it has none."""
 
     values: dict[str, Any]
-    config: PruneRunConfig | LotteryRunConfig | None
+    config: Any
     error: str | None = None
-    branches: tuple[str, ...] = ()
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)  # the kind's run options (branches)
 
     def label(self) -> str:
         """A short human label made of the grid values."""
@@ -87,8 +83,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
     if unknown:
         raise ConfigError(f"sweep file {path}: unknown table(s) or key(s) {', '.join(unknown)}; use name, command, base, grid, report")
     command = str(raw.get("command", "prune"))
-    if command not in COMMANDS:
-        raise ConfigError(f"sweep file {path}: command must be one of {', '.join(COMMANDS)}, got '{command}'")
+    if command not in sweepable_kinds():
+        raise ConfigError(f"sweep file {path}: command must be one of {', '.join(sweepable_kinds())}, got '{command}'")
     grid: dict[str, list[Any]] = {}
     for key, value in raw.get("grid", {}).items():
         if key == "compression" and isinstance(value, dict):
@@ -118,46 +114,41 @@ def compression_range(spec: dict[str, Any]) -> list[float]:
     return [float(f"{low * 10 ** (i / per_decade):.6g}") for i in range(steps + 1)]
 
 
+def sweepable_kinds() -> list[str]:
+    """The kinds of run a sweep can grid (``command = ...``)."""
+    return [entry.name for entry in RUN_KINDS if entry.value.sweepable]
+
+
+def sweep_kind(spec: SweepSpec) -> RunKind[Any, Any]:
+    """The registered kind of every point of ``spec``."""
+    return RUN_KINDS.get(spec.command)
+
+
 def expand(spec: SweepSpec) -> list[SweepPoint]:
     """Every point of the grid, in a stable order (the grid's keys vary last to first)."""
+    kind = sweep_kind(spec)
+    run_options = {option.name for option in kind.options}
     points = []
     keys = list(spec.grid)
     for combo in itertools.product(*(spec.grid[k] for k in keys)):
         values = dict(zip(keys, combo))
         flat = {k.replace("-", "_"): v for k, v in {**spec.base, **values}.items()}
-        branches = flat.pop("branches", [])
-        branches = tuple(branches.split(",") if isinstance(branches, str) else branches)
+        given = {name: flat.pop(name) for name in list(flat) if name in run_options}
         try:
-            if branches and spec.command != "lottery":
-                raise ConfigError("branches belong to lottery sweeps (command = \"lottery\")")
-            points.append(SweepPoint(values, config_from_values(flat, spec.command), branches=branches))
+            check_foreign_options(flat, spec.command)
+            options = kind.with_options(given)
+            points.append(SweepPoint(values, config_from_values(kind.config, flat), options=options))
         except TicketlabError as exc:
-            points.append(SweepPoint(values, None, str(exc), branches))
+            points.append(SweepPoint(values, None, str(exc), given))
     return points
 
 
-def config_from_values(values: dict[str, Any], command: str = "prune") -> PruneRunConfig | LotteryRunConfig:
-    """A run config of ``command`` from flat option values, with epochs/iterations/compression."""
-    cls = COMMANDS[command]
-    values = {k.replace("-", "_"): v for k, v in values.items()}
-    if "epochs" in values and "iterations" in values:
-        raise ConfigError("give epochs or iterations, not both")
-    duration = None
-    if "epochs" in values:
-        duration = f"{int(values.pop('epochs'))}ep"
-    if "iterations" in values:
-        duration = f"{int(values.pop('iterations'))}it"
-    if "compression" in values:
-        if command != "prune":
-            raise ConfigError("compression belongs to prune sweeps; a lottery's sparsity follows from its levels")
-        compression = float(values.pop("compression"))
-        if compression < 1:
-            raise ConfigError(f"compression must be at least 1, got {compression}")
-        values["sparsity"] = 1.0 - 1.0 / compression
-    nested = nest_values(cls, values)
-    if duration is not None:
-        nested.setdefault("train", {})["duration"] = duration
-    return from_dict(cls, nested)
+def check_foreign_options(values: dict[str, Any], command: str) -> None:
+    """A one-line error naming the kind an option belongs to, when it is another kind's run option."""
+    for entry in RUN_KINDS:
+        for option in entry.value.options:
+            if entry.name != command and option.name in values:
+                raise ConfigError(f"{option.name} belong to {entry.name} sweeps (command = \"{entry.name}\")")
 
 
 def sweep_id(spec: SweepSpec) -> str:

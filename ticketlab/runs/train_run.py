@@ -1,4 +1,4 @@
-"""``ticketlab train`` as a function: train one model, optionally masked, in a run directory.
+"""``ticketlab train``: train one model, dense or under a uniform random mask.
 
 The run resumes from its last checkpoint when started again with the same config, and a
 finished run (``result.json`` present) is returned without training again.
@@ -6,51 +6,72 @@ finished run (``result.json`` present) is returned without training again.
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ticketlab.data import DATASETS
+from ticketlab.config import option
 from ticketlab.masks import full_mask, save_mask, uniform_random_mask
-from ticketlab.models import INITS, MODELS, build_from_config
-from ticketlab.runs.config import TrainRunConfig
-from ticketlab.runs.execute import Session, train_and_save, training_result
-from ticketlab.runs.store import RunDirectory
-from ticketlab.seeding import derive_seed, generator
+from ticketlab.runs.base import TrainedRunConfig, check_sparsity
+from ticketlab.runs.execute import Session
+from ticketlab.runs.kind import Job, RunKind
+from ticketlab.runs.results import TrainingResult
+from ticketlab.runs.tables import accuracy_line, epoch_table, layer_table
+from ticketlab.seeding import generator
+from ticketlab.text import percent
 
 
-def check_names(config: Any) -> None:
-    """Fail early, before any file is written, on unknown model, init or data set names."""
-    MODELS.entry(config.model.model)
-    INITS.entry(config.model.init)
-    DATASETS.entry(config.data.dataset)
+@dataclass(frozen=True)
+class TrainRunConfig(TrainedRunConfig):
+    """One training run: what ``ticketlab train`` does, as a value that names its directory."""
+
+    kind = "train"
+
+    sparsity: float | None = option(
+        None,
+        "train under a uniform random mask removing this fraction of every prunable layer, "
+        "in [0, 1); default: dense",
+        metavar="S",
+    )
+    seed: int = option(0, "seed of the initialisation, the mask and the batch order", metavar="N")
+
+    def __post_init__(self) -> None:
+        check_sparsity(self.sparsity)
 
 
-def run_train(
-    config: TrainRunConfig,
-    *,
-    runs_dir: str | Path = "runs",
-    session: Session | None = None,
-) -> dict[str, Any]:
-    """Train (or resume, or skip) the run described by ``config``; return its result dict."""
-    started = time.monotonic()
-    session = session or Session()
-    check_names(config)
-    run = RunDirectory(runs_dir, config)
-    if run.is_complete():
-        return session.skip(run)
-    data = session.load_data(config.data)
+def train(job: Job[TrainRunConfig]) -> TrainingResult:
+    """Train (or resume) the run's model; its record."""
+    config, run = job.config, job.run
+    model = job.build()
     run.prepare()
-    model = build_from_config(
-        config.model, data.info.image_shape, data.info.num_classes, seed=derive_seed(config.seed, "init")
-    ).to(session.device)
-    template = full_mask(model, config.prunable)
     mask = None
     if config.sparsity is not None:
-        mask = uniform_random_mask(template, config.sparsity, generator(config.seed, "mask"))
+        mask = uniform_random_mask(full_mask(model, config.prunable), config.sparsity, generator(config.seed, "mask"))
         save_mask(run.file("mask.npz"), mask)
-    trainer, wall = train_and_save(run, model, data, config, mask=mask, session=session, started=started)
-    result = training_result(run, trainer, mask or template, model, session, wall)
-    run.write_result(result)
-    run.file("checkpoint.pt").unlink(missing_ok=True)
-    return result
+    _, fields = job.train(model, mask)
+    return job.finish(job.record(TrainingResult, **fields))
+
+
+def summary(result: TrainingResult) -> str:
+    """The closing tables of a training run: epochs, layers, totals."""
+    closing = (f"run {result.run_dir}\n{accuracy_line(result)}  sparsity {percent(result.sparsity)}")
+    return "\n\n".join([epoch_table(result.run_dir), layer_table(result.layers, result.kept, result.total), closing])
+
+
+DESCRIPTION = """\
+Train one model on one data set, optionally under a uniform random mask.
+
+The run is written to RUNS_DIR/train-<hash>, where the hash names the canonical config:
+config.json, metrics.jsonl (one line per epoch), mask.npz, model_init.pt,
+model_final.pt and, last, result.json. Running the same command again resumes a
+killed run from its last checkpoint, or skips a finished one.
+
+example: ticketlab train --model lenet300 --dataset fashion-mnist --epochs 2 --sparsity 0.9
+"""
+
+TRAIN = RunKind(TrainRunConfig, train, TrainingResult, summary, help="train a model, dense or masked",
+                description=DESCRIPTION)
+
+
+def run_train(config: TrainRunConfig, *, runs_dir: str | Path = "runs", session: Session | None = None) -> TrainingResult:
+    """Train (or resume, or skip) the run described by ``config``; its result record."""
+    return TRAIN.run(config, runs_dir=runs_dir, session=session)

@@ -153,9 +153,12 @@ def _two_layer(style: str, mlp_only: bool = False) -> Builder:
     return build
 
 
-CONSTRUCTIONS.add("cunha", _two_layer("cunha"), "seed 000: 1x1 expansion (n copies per channel) + k x k layer")
-CONSTRUCTIONS.add("pensia", _two_layer("cunha", mlp_only=True), "Pensia et al.: the two-layer replacement for MLPs")
-CONSTRUCTIONS.add("burkholz-2l", _two_layer("burkholz"), "seed 001, depth 2L: univariate layer + full layer")
+CONSTRUCTIONS.add("cunha", _two_layer("cunha"), "seed 000: each conv/linear layer -> 1x1 expansion (n copies per "
+                  "input channel, 2n where the input can be negative) + k x k layer; relu, leaky-relu")
+CONSTRUCTIONS.add("pensia", _two_layer("cunha", mlp_only=True),
+                  "Pensia et al.: the same two-layer replacement, for MLP targets")
+CONSTRUCTIONS.add("burkholz-2l", _two_layer("burkholz"), "seed 001, depth 2L: univariate layer (weights in [-2, 2], "
+                  "n bias neurons) + full layer per target layer; relu, leaky-relu, tanh, sigmoid")
 
 
 def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Assembly:
@@ -169,4 +172,5 @@ def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Assem
     return builder.build()
 
 
-CONSTRUCTIONS.add("burkholz-l1", _l_plus_one, "seed 001, depth L+1: univariate layer, then n copies of every channel")
+CONSTRUCTIONS.add("burkholz-l1", _l_plus_one, "seed 001, depth L+1: one univariate layer, then n copies of every "
+                  "hidden channel; residual blocks through the source's own skip connection")

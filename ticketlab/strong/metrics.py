@@ -71,7 +71,7 @@ def output_errors(construction: Construction, batches: Iterable[Tensor]) -> list
             diff[k] = max(diff[k], float((target - carried).abs().max()))
             scale[k] = max(scale[k], float(target.abs().max()))
     rows = []
-    for k, op in enumerate(ops):
+    for k in range(len(ops)):
         ends_block = k + 1 == len(ops) or isinstance(ops[k + 1], (Affine, Residual))
         if ends_block and any(isinstance(o, (Affine, Residual)) for o in ops[: k + 1]):
             rows.append({"after": names[_owner(ops, k)], "max_rel_error": diff[k] / scale[k] if scale[k] else 0.0})

@@ -1,14 +1,19 @@
-"""The options of iterative magnitude pruning (IMP) with rewinding."""
+"""The options of iterative pruning (IMP, magnitude by default) with rewinding."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ticketlab.config import check_choice, option
+from ticketlab.config import option
 from ticketlab.errors import ConfigError
+from ticketlab.tickets.vocabulary import (
+    canonical_scope,
+    check_data_free_score,
+    data_free_scores,
+    quota_of,
+    scope_choices,
+)
 from ticketlab.training.duration import Duration
-
-SCOPES = ("global", "layerwise")
 
 
 @dataclass(frozen=True)
@@ -19,10 +24,21 @@ class LotteryConfig:
     prune_fraction: float = option(
         0.2, "fraction of the surviving prunable weights removed at each level, in (0, 1)", metavar="P"
     )
+    score: str = option(
+        "magnitude",
+        "score ranking the trained survivors at every level, the lowest pruned (IMP sees no scoring "
+        "data, so only scores that need none)",
+        choices=data_free_scores,
+    )
+    # Still named scope, storing global and layerwise as before: run hashes contain both.
     scope: str = option(
         "global",
-        "rank weights by magnitude over all prunable layers at once, or within each layer",
-        choices=SCOPES,
+        "how every level's kept weights are shared among layers; uniform is stored as layerwise, "
+        "so both name one run",
+        choices=scope_choices,
+        flag="--quota",
+        aliases=("--scope",),
+        metavar="QUOTA",
     )
     rewind: str = option(
         "0it",
@@ -32,7 +48,8 @@ class LotteryConfig:
     )
 
     def __post_init__(self) -> None:
-        check_choice(self.scope, "--scope", SCOPES)
+        check_data_free_score(self.score, "--score")
+        object.__setattr__(self, "scope", canonical_scope(self.scope, "--quota"))
         if self.levels < 0:
             raise ConfigError(f"--levels must be 0 or more, got {self.levels}")
         if not 0.0 < self.prune_fraction < 1.0:
@@ -43,6 +60,11 @@ class LotteryConfig:
         point = Duration.parse(text, "--rewind")
         # Canonical form, so "0", "0it" and "0ep" name the same run.
         object.__setattr__(self, "rewind", "0it" if point.amount == 0 else str(point))
+
+    @property
+    def quota(self) -> str:
+        """The registered quota that ``scope`` names."""
+        return quota_of(self.scope)
 
     @property
     def rewind_point(self) -> Duration:

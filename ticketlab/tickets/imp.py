@@ -1,33 +1,67 @@
-"""One IMP step: prune the smallest-magnitude survivors down to the level's density."""
+"""One IMP step: score the survivors, share the level's kept count among layers, keep the best."""
 
 from __future__ import annotations
+
+import copy
 
 import torch
 from torch import nn
 
-from ticketlab.masks import Mask
-from ticketlab.pruning import layer_counts, mask_from_scores
+from ticketlab.errors import ConfigError
+from ticketlab.masks import Mask, apply_mask
+from ticketlab.pruning import QUOTAS, PruneConfig, layer_counts, mask_from_scores
+from ticketlab.pruning.prune import alive_scores
+from ticketlab.tickets.vocabulary import check_data_free_score
 
 
-def magnitude_prune(
-    model: nn.Module, alive: Mask, density: float, scope: str, generator: torch.Generator
+def prune_level(
+    model: nn.Module,
+    alive: Mask,
+    density: float,
+    *,
+    score: str = "magnitude",
+    quota: str = "global",
+    generator: torch.Generator,
+    input_shape: tuple[int, int, int] | None = None,
 ) -> Mask:
-    """Keep the largest-|w| weights of ``alive``, ``density`` of the prunable weights in all.
+    """Keep the highest-``score`` entries of ``alive``, ``density`` of the prunable weights in all.
 
-    ``global``: one ranking over every prunable layer, round(density * N) kept in total.
-    ``layerwise``: each layer keeps round(density * n_l) (apportioned so the total is
-    round(density * N) exactly). Counts are measured against the full layer sizes, not
-    the survivors, so level L's density is (1 - P) ** L up to one weight per layer
-    instead of drifting with repeated rounding. Ties break by a seeded random order.
+    ``score``: a registered score that needs no data; ``quota``: a registered quota name
+    (a stored scope goes through :func:`~ticketlab.tickets.vocabulary.quota_of` first).
+    The quota's counts are measured against the full layer sizes, not the survivors, so
+    level L's density is (1 - P) ** L up to one weight per layer instead of drifting with
+    repeated rounding; a layer whose count rounds up past its survivors keeps them all and
+    the unit goes to a layer with room, so round(density * N) are kept exactly. Scores are
+    float64, dead entries -inf; ties break in a random order drawn from ``generator``
+    (after any draws of the score itself). ``input_shape`` (C, H, W) is needed only by
+    scores that run the network (synflow); without it they raise a ConfigError.
+    The model is not changed.
     """
-    params = dict(model.named_parameters())
-    scores = {
-        name: torch.where(m, params[name].detach().abs().cpu().double(), torch.tensor(float("-inf"), dtype=torch.float64))
-        for name, m in alive.items()
-    }
+    check_data_free_score(score, "score")
+    alive = {name: m.cpu() for name, m in alive.items()}
+    # Scores may assume the pruned entries are zero (ScoreContext's contract).
+    work = copy.deepcopy(model)
+    apply_mask(work, alive)
+    config = PruneConfig(method=score, quota=quota)
+    try:
+        scores = alive_scores(work, alive, config, [], input_shape, generator)  # type: ignore[arg-type]
+    except TypeError as exc:
+        if input_shape is not None:
+            raise
+        raise ConfigError(f"score {score} needs the input shape (C, H, W), and none was given") from exc
+    # float64, as IMP always ranked: scores of float32 weights convert exactly.
+    scores = {name: s.double() for name, s in scores.items()}
     shapes = {name: m.shape for name, m in alive.items()}
-    quota = "global" if scope == "global" else "uniform"
-    counts = layer_counts(quota, shapes, density, scores)
-    # A tiny layer can round up past its survivors; it keeps them all.
-    counts = {name: min(count, int(alive[name].sum())) for name, count in counts.items()}
+    caps = {name: int(m.sum()) for name, m in alive.items()}
+    counts = layer_counts(quota, shapes, density, scores, caps=caps)
     return mask_from_scores(scores, counts, alive, generator)
+
+
+def check_reachable(mask: Mask, density: float, quota: str) -> None:
+    """A one-line ConfigError now, before any training, when ``quota`` cannot reach ``density``.
+
+    Only quotas that read layer shapes alone can be checked before there are scores;
+    uniform-plus at a high sparsity is the case this catches.
+    """
+    if not QUOTAS.get(quota).needs_scores:
+        layer_counts(quota, {name: m.shape for name, m in mask.items()}, density)
