@@ -31,10 +31,11 @@ run: data
 	$(PY) -m ticketlab lottery --model lenet300 --dataset fashion-mnist --levels 5 --prune-fraction 0.5 \
 		--epochs 3 --val 5000 --branches random-prune,random-reinit $(RUN_ARGS)
 
-# Tests do not need the data (end-to-end tests on real data skip without it), so a failed
-# data step only warns here.
+# Lint (ruff, configured in pyproject.toml), then the tests. Tests do not need the data
+# (end-to-end tests on real data skip without it), so a failed data step only warns here.
 test: install
 	@PY=$(PY) sh scripts/ensure-data.sh fashion-mnist || echo "warning: no Fashion-MNIST; its end-to-end tests will be skipped" >&2
+	$(PY) -m ruff check ticketlab tests benchmarks experiments scripts
 	$(PY) -m pytest -q
 
 bench: data
