@@ -35,9 +35,9 @@ def register(commands: Any) -> None:
 def register_kind(commands: Any, kind: RunKind[Any, Any]) -> argparse.ArgumentParser:
     """Add ``kind``'s subcommand."""
     parser = commands.add_parser(kind.name, help=kind.help, description=kind.describe())
-    add_config_groups(parser, kind.config, kind.name)
+    add_config_groups(parser, kind.config)
     if kind.options:
-        group = parser.add_argument_group(f"{kind.name} (not part of the run's config)")
+        group = parser.add_argument_group("run options (not part of the run's config)")
         for option in kind.options:
             flag = "--" + option.name.replace("_", "-")
             shown = "" if option.required or "default:" in option.help else f" (default: {option.default})"
@@ -48,8 +48,8 @@ def register_kind(commands: Any, kind: RunKind[Any, Any]) -> argparse.ArgumentPa
     return parser
 
 
-def add_config_groups(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
-    """An option group per nested config block of ``cls`` and one for its own fields."""
+def add_config_groups(parser: argparse.ArgumentParser, cls: type) -> None:
+    """An option group per nested config block of ``cls``, then one ("run") for its own fields."""
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         block = hints[field.name]
@@ -60,7 +60,7 @@ def add_config_groups(parser: argparse.ArgumentParser, cls: type, title: str) ->
         if block is TrainConfig:
             add_length_options(group)
         add_config_arguments(group, block)  # type: ignore[arg-type]
-    add_config_arguments(parser.add_argument_group(title), cls)
+    add_config_arguments(parser.add_argument_group("run"), cls)
 
 
 def add_length_options(group: Any) -> None:
