@@ -36,6 +36,7 @@ def option(
     aliases: tuple[str, ...] = (),
     metavar: str | None = None,
     cli: bool = True,
+    strict: bool = True,
 ) -> Any:
     """A dataclass field with CLI metadata.
 
@@ -45,10 +46,13 @@ def option(
     lists every name with its description, so the help string must not type the names.
     ``flag`` overrides the default ``--field-name``; ``aliases`` are further flags for the
     same field; ``cli=False`` hides the field from the generated parser (a command then
-    sets it some other way).
+    sets it some other way); ``strict=False`` lists the choices in the help without making
+    argparse enforce them (the config then checks its values itself). A tuple-valued field
+    becomes a repeatable flag.
     """
     metadata = {
         "help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "cli": cli,
+        "strict": strict,
     }
     if isinstance(default, (list, dict, set)):
         raise TypeError("configs are frozen: use a tuple or a string, not a mutable default")

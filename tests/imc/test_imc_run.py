@@ -118,7 +118,7 @@ def test_cli_json_and_table(cli, tmp_path: Path) -> None:  # type: ignore[no-unt
         (["--keep", "both"], "invalid choice: 'both'"),
         (["--spectrum", "blockwise"], "invalid choice: 'blockwise'"),
         (["--eigenpairs", "0"], "--eigenpairs must be at least 1"),
-        (["--model", "lenet9"], "invalid choice: 'lenet9'"),
+        (["--model", "lenet9"], "unknown model 'lenet9'; choose from: lenet300"),
     ],
 )
 def test_bad_input_is_one_line_with_status_2(cli, tmp_path: Path, args: list[str], fragment: str) -> None:  # type: ignore[no-untyped-def]

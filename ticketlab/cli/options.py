@@ -32,8 +32,13 @@ def add_config_arguments(group: Any, cls: type, *, skip: tuple[str, ...] = ()) -
             action = argparse.BooleanOptionalAction if field.default else "store_true"
             group.add_argument(*flags, action=action, **kwargs)
             continue
+        if typing.get_origin(base) is tuple:
+            # Repeatable: each use appends one item (the config canonicalises the tuple).
+            group.add_argument(*flags, action="append", type=str, metavar=field.metadata.get("metavar"),
+                               **{**kwargs, "default": list(field.default)})
+            continue
         choices = choices_of(field)
-        if choices is not None:
+        if choices is not None and field.metadata.get("strict", True):
             kwargs["choices"] = choices
         if field.metadata.get("metavar"):
             kwargs["metavar"] = field.metadata["metavar"]

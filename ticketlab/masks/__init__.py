@@ -3,6 +3,7 @@
 from ticketlab.masks.config import PrunableSpec, canonical_prunable
 from ticketlab.masks.effective import (
     EffectivePass,
+    UnsupportedModelError,
     effective_counts,
     effective_mask,
     effective_pass,
@@ -12,6 +13,7 @@ from ticketlab.masks.effective_report import (
     EffectiveLayerStats,
     EffectiveReport,
     effective_report,
+    effective_report_or_none,
     format_effective_report,
 )
 from ticketlab.masks.graph import channel_effective_mask, graph_effective_mask
@@ -37,6 +39,7 @@ __all__ = [
     "LayerStats",
     "Mask",
     "PrunableSpec",
+    "UnsupportedModelError",
     "apply_mask",
     "canonical_prunable",
     "channel_effective_mask",
@@ -47,6 +50,7 @@ __all__ = [
     "effective_mask",
     "effective_pass",
     "effective_report",
+    "effective_report_or_none",
     "effective_sparsity",
     "format_effective_report",
     "full_mask",

@@ -67,6 +67,10 @@ from ticketlab.masks.mask import Mask, check_mask, count_kept
 
 _WEIGHTED = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
 
+
+class UnsupportedModelError(ConfigError):
+    """The model has a module the linearised pass cannot analyse (runs then report no effective sparsity)."""
+
 _ACTIVATIONS: tuple[type[nn.Module], ...] = tuple(
     getattr(nn, name)
     for name in (
@@ -113,8 +117,8 @@ def effective_mask(model: nn.Module, mask: Mask, input_shape: tuple[int, ...]) -
     ``input_shape`` is one example without the batch dimension, e.g. ``(3, 32, 32)``.
     Returns a new mask with the same keys; ``effective[n] <= mask[n]`` entrywise.
     Raises :class:`ConfigError` for a mask that does not fit the model, a mask entry that is
-    not a Conv/Linear weight or bias, an unsupported module, or an input shape the model
-    cannot take.
+    not a Conv/Linear weight or bias, an unsupported module (:class:`UnsupportedModelError`),
+    or an input shape the model cannot take.
     """
     return effective_pass(model, mask, input_shape).mask
 
@@ -296,7 +300,7 @@ def _identity(x: torch.Tensor, *args: object, **kwargs: object) -> torch.Tensor:
 def _window_sum(pool: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     """Average over max-pool's windows (positive iff some element is), same output shape."""
     if getattr(pool, "return_indices", False):
-        raise ConfigError("effective_mask cannot linearise a max-pool that returns indices")
+        raise UnsupportedModelError("effective_mask cannot linearise a max-pool that returns indices")
     dims = _pool_dims(pool, _MAX_POOLS)
     kernel = _tuple(pool.kernel_size, dims)
     stride = _tuple(pool.stride if pool.stride is not None else pool.kernel_size, dims)
@@ -332,12 +336,12 @@ def _pool_dims(pool: nn.Module, kinds: tuple[type[nn.Module], ...]) -> int:
     for dims, cls in enumerate(kinds, start=1):
         if isinstance(pool, cls):
             return dims
-    raise ConfigError(f"unsupported pooling module {type(pool).__name__}")
+    raise UnsupportedModelError(f"unsupported pooling module {type(pool).__name__}")
 
 
 def _adaptive_window_sum(pool: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
     if getattr(pool, "return_indices", False):
-        raise ConfigError("effective_mask cannot linearise a max-pool that returns indices")
+        raise UnsupportedModelError("effective_mask cannot linearise a max-pool that returns indices")
     dims = _pool_dims(pool, _ADAPTIVE_MAX_POOLS)
     avg = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[dims - 1]
     return lambda x: avg(x, pool.output_size)
@@ -367,7 +371,7 @@ def _reject_unsupported(model: nn.Module) -> None:
             continue
         own = [p for p, _ in module.named_parameters(recurse=False)]
         if own:
-            raise ConfigError(
+            raise UnsupportedModelError(
                 f"effective_mask cannot linearise module '{name}' ({type(module).__name__}, "
                 f"parameters {', '.join(own)}): only Conv/Linear weights, normalisation, "
                 "activation, dropout and pooling modules are supported"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from ticketlab.masks.effective import effective_pass
+from ticketlab.masks.effective import UnsupportedModelError, effective_pass
 from ticketlab.masks.mask import Mask
 from ticketlab.text import format_table, percent
 
@@ -140,6 +140,14 @@ def effective_report(model: nn.Module, mask: Mask, input_shape: tuple[int, ...])
         for name, kept in mask.items()
     )
     return EffectiveReport(layers=layers, disconnected=not result.connected)
+
+
+def effective_report_or_none(model: nn.Module, mask: Mask, input_shape: tuple[int, ...]) -> EffectiveReport | None:
+    """:func:`effective_report`, or None when the model has a module the pass cannot analyse."""
+    try:
+        return effective_report(model, mask, input_shape)
+    except UnsupportedModelError:
+        return None
 
 
 def format_effective_report(report: EffectiveReport, *, markdown: bool = False) -> str:

@@ -23,7 +23,8 @@ def prunable_parameters(model: nn.Module, spec: PrunableSpec | None = None) -> d
     """The parameters that ``spec`` makes prunable, by name, in model order.
 
     Layers are the Conv2d/Linear modules in ``named_modules()`` order, which ticketlab
-    models keep equal to forward order: "first" reads the input, "last" is the classifier.
+    models keep equal to forward order: "first" reads the input, "last" is the classifier
+    (of the whole model, whatever the spec's module-name patterns select).
     """
     spec = spec or PrunableSpec()
     tokens = spec.tokens
@@ -41,6 +42,8 @@ def prunable_parameters(model: nn.Module, spec: PrunableSpec | None = None) -> d
         if not isinstance(module, wanted):
             continue
         if ("no-first" in tokens and name == first) or ("no-last" in tokens and name == last):
+            continue
+        if not spec.selects(name):
             continue
         prefix = f"{name}." if name else ""
         found[prefix + "weight"] = module.weight

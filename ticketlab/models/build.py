@@ -8,6 +8,7 @@ from torch import nn
 
 from ticketlab.errors import ConfigError
 from ticketlab.models.config import ModelConfig
+from ticketlab.models.foreign import call_factory, is_foreign
 from ticketlab.models.init import INITS
 from ticketlab.models.registry import MODELS
 from ticketlab.seeding import seeded
@@ -37,20 +38,28 @@ def build_model(
     init: str = "default",
     seed: int = 0,
     activation: str = "relu",
+    model_args: tuple[str, ...] = (),
 ) -> nn.Module:
     """Build model ``name`` for ``(C, H, W)`` inputs and ``num_classes`` outputs.
 
-    Construction and initialisation run under ``seeded(seed)``: the same seed gives the
-    same weights, and the caller's global RNG state is left untouched. Unknown names,
-    unknown inits and input shapes the architecture cannot take raise :class:`ConfigError`.
-    The model is returned in training mode.
+    ``name`` is a registered model or a factory spec (``module:factory``, ``file.py:factory``)
+    called with ``model_args`` (canonical ``key=value`` strings). Construction and
+    initialisation run under ``seeded(seed)``: the same seed gives the same weights, and the
+    caller's global RNG state is left untouched. Unknown names, unknown inits and input
+    shapes the architecture cannot take raise :class:`ConfigError`. The model is returned
+    in training mode.
     """
-    builder = MODELS.get(name)
+    foreign = is_foreign(name)
+    builder = None if foreign else MODELS.get(name)
     initialise = INITS.get(init)
     _check_arguments(name, input_shape, num_classes, width)
     shape = (int(input_shape[0]), int(input_shape[1]), int(input_shape[2]))
     with seeded(seed):
-        model = builder(shape, num_classes, float(width))
+        if builder is None:
+            model = call_factory(name, shape, num_classes, model_args)
+            model.train()
+        else:
+            model = builder(shape, num_classes, float(width))
         set_activation(model, activation)
         initialise(model)
     return model
@@ -74,7 +83,8 @@ def build_from_config(
 ) -> nn.Module:
     """:func:`build_model` with architecture, width and init taken from ``cfg``."""
     return build_model(
-        cfg.model, input_shape, num_classes, width=cfg.width, init=cfg.init, seed=seed, activation=cfg.activation
+        cfg.model, input_shape, num_classes, width=cfg.width, init=cfg.init, seed=seed, activation=cfg.activation,
+        model_args=cfg.model_args,
     )
 
 

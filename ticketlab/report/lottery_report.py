@@ -102,7 +102,8 @@ def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[di
             points.append({
                 "level": level,
                 "remaining": 100 * statistics.fmean(1 - r.sparsity for r in rows),
-                "effective_remaining": 100 * statistics.fmean(1 - r.effective_sparsity for r in rows),
+                # None where the model has a module the effective pass cannot analyse.
+                "effective_remaining": _effective_remaining(rows),
                 "mean": statistics.fmean(values) if values else None,
                 "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
                 "seeds": len(values),
@@ -110,6 +111,12 @@ def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[di
             })
         out[line] = points
     return out
+
+
+def _effective_remaining(rows: Sequence[Any]) -> float | None:
+    if any(r.effective_sparsity is None for r in rows):
+        return None
+    return 100 * statistics.fmean(1 - r.effective_sparsity for r in rows)
 
 
 def _corrupted(row: LevelRow) -> float | None:
@@ -131,7 +138,7 @@ def markdown_table(settings: Sequence[Setting], metric: str = "test_accuracy") -
             headers += [f"{n} corrupted" for n in names]
         rows = []
         for point in lines[TRUNK]:
-            row: list[Any] = [point["level"], f"{point['remaining']:.3g}", f"{point['effective_remaining']:.3g}"]
+            row: list[Any] = [point["level"], f"{point['remaining']:.3g}", _remaining(point["effective_remaining"])]
             for name in names:
                 match = [p for p in lines[name] if p["level"] == point["level"]]
                 row.append(_cell(match[0]) if match else "-")
@@ -144,6 +151,10 @@ def markdown_table(settings: Sequence[Setting], metric: str = "test_accuracy") -
         parts.append(f"### {setting.label} ({seeds} seed{'s' * (seeds != 1)}, {metric})\n\n"
                      + format_table(headers, rows, markdown=True))
     return "\n\n".join(parts) + "\n"
+
+
+def _remaining(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}"
 
 
 def _cell(point: dict[str, Any]) -> str:

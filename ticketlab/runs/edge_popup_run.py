@@ -22,11 +22,11 @@ from torch import nn
 from ticketlab.config import option
 from ticketlab.data import DataBundle
 from ticketlab.errors import ConfigError
-from ticketlab.masks import effective_report, save_mask
+from ticketlab.masks import effective_report_or_none, save_mask
 from ticketlab.runs.base import TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, RunKind
-from ticketlab.runs.results import EffectiveFields, TrainingResult, training_fields
+from ticketlab.runs.results import EffectiveFields, TrainingResult, effective_dict, training_fields
 from ticketlab.runs.tables import effective_summary
 from ticketlab.seeding import generator
 from ticketlab.strong.edge_popup import (
@@ -92,7 +92,7 @@ def train_popup(job: Job[EdgePopupRunConfig]) -> EdgePopupResult:
     run.save_checkpoint({"model": model.state_dict()}, "popup_final.pt")
     run.save_checkpoint({"model": plain_state_dict(model)}, "model_final.pt")
     plain = config.build(data.info)
-    report = effective_report(plain, mask, data.info.image_shape).as_dict()
+    report = effective_dict(effective_report_or_none(plain, mask, data.info.image_shape), mask)
     scores = sum(layer.scores.numel() for layer in subnet_layers(model).values())
     # The network's own parameters, not its scores; layers with effective_kept.
     fields.update(parameters=fields["parameters"] - scores, layers=report["layers"])
@@ -109,11 +109,15 @@ def train_popup(job: Job[EdgePopupRunConfig]) -> EdgePopupResult:
     ))
 
 
+def _density(sparsity: float | None) -> float | None:
+    return None if sparsity is None else 1.0 - sparsity
+
+
 def summary(result: EdgePopupResult) -> str:
     """Epoch table, per-layer kept and effective counts, and the totals."""
     scaled = " scaled by density" if result.scale_by_density else ""
     return effective_summary(result, f"edge-popup, {result.weight_init} weights{scaled}: density "
-                             f"{percent(result.density, 3)}, effective {percent(1 - (result.effective_sparsity or 0.0), 3)}")
+                             f"{percent(result.density, 3)}, effective {percent(_density(result.effective_sparsity), 3)}")
 
 
 DESCRIPTION = """\

@@ -27,12 +27,12 @@ from ticketlab.imc.analysis import analyse, cpu_copy
 from ticketlab.imc.config import SelectConfig, SpectrumConfig
 from ticketlab.imc.select import imc_mask
 from ticketlab.imc.spectrum_plot import plot_spectrum
-from ticketlab.masks import effective_report, load_mask, prunable_parameters, save_mask
+from ticketlab.masks import effective_report_or_none, load_mask, prunable_parameters, save_mask
 from ticketlab.pruning import score_batches
 from ticketlab.runs.base import ModelRunConfig, TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, RunKind
-from ticketlab.runs.results import EffectiveFields, RunResult, TrainingResult
+from ticketlab.runs.results import EffectiveFields, RunResult, TrainingResult, effective_dict
 from ticketlab.runs.store import RunDirectory
 from ticketlab.runs.tables import accuracy_line, epoch_table
 from ticketlab.seeding import derive_seed, generator
@@ -174,11 +174,11 @@ def imc(job: Job[IMCRunConfig]) -> IMCResult:
     kept = sum(int(c["kept"]) for c in counts)
     sources = sorted({c["source"] for c in counts})
     session.log(f"IMC keeps {kept} of {d} prunable weights (sparsity {1 - kept / d:.6f}; from {', '.join(sources)})")
-    report = effective_report(model, mask, shape)
+    report = effective_report_or_none(model, mask, shape)
     _, fields = job.train(model, mask)
     blocks = spectrum.blocks
     held = [b["condition_held"] for b in blocks]
-    effective = report.as_dict()
+    effective = effective_dict(report, mask)
     return job.finish(job.record(
         IMCResult, **{**fields, "layers": effective["layers"]},
         spectrum_dir=spectrum.run_dir,

@@ -24,11 +24,11 @@ from torch import nn
 from ticketlab.config import option
 from ticketlab.data import num_batches
 from ticketlab.errors import ConfigError
-from ticketlab.masks import Mask, effective_report, full_mask, load_mask, save_mask
+from ticketlab.masks import Mask, effective_report_or_none, full_mask, load_mask, save_mask
 from ticketlab.runs.base import TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, Options, RunKind, RunOption, Task
-from ticketlab.runs.results import EffectiveFields, RunResult, SelectedEpochFields, TrainingResult
+from ticketlab.runs.results import EffectiveFields, RunResult, SelectedEpochFields, TrainingResult, effective_dict
 from ticketlab.runs.store import RunDirectory, read_json
 from ticketlab.seeding import generator
 from ticketlab.text import entry_lines, format_table, percent
@@ -121,8 +121,8 @@ def train_unit(job: Job[LotteryRunConfig], unit: RunDirectory, model: nn.Module,
     """Train one level or branch in its directory and write its result.json."""
     trainer, fields = job.train(model, mask, unit=unit, started=time.monotonic(), save_init=False, on_step=on_step,
                                 keep_best=True)
-    report = effective_report(model, mask or full_mask(model, job.config.prunable), job.data.info.image_shape)
-    effective = report.as_dict()
+    counted = mask or full_mask(model, job.config.prunable)
+    effective = effective_dict(effective_report_or_none(model, counted, job.data.info.image_shape), counted)
     fields.update(select_epoch(trainer.history), layers=effective["layers"])
     record = job.record(UnitResult, unit, **fields, effective_sparsity=effective["effective_sparsity"],
                         effective_kept=effective["effective_kept"], disconnected=effective["disconnected"])

@@ -17,13 +17,13 @@ from torch import nn
 
 from ticketlab.config import option
 from ticketlab.data import DataBundle
-from ticketlab.masks import Mask, count_kept, effective_mask, effective_report, full_mask, load_mask, save_mask
+from ticketlab.masks import Mask, count_kept, effective_mask, effective_report_or_none, full_mask, load_mask, save_mask
 from ticketlab.pruning import QUOTAS, SCORES, PruneConfig, prune_at_init, score_batches
 from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
 from ticketlab.runs.base import TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, RunKind
-from ticketlab.runs.results import EffectiveFields, TrainingResult
+from ticketlab.runs.results import EffectiveFields, TrainingResult, effective_dict
 from ticketlab.runs.tables import effective_summary
 from ticketlab.seeding import derive_seed, generator
 from ticketlab.text import entry_lines, percent
@@ -67,13 +67,14 @@ def prune_and_train(job: Job[PruneRunConfig]) -> PruneResult:
     if not run.file("mask.npz").exists():
         run.write_json_file("pruning.json", search)
         save_mask(run.file("mask.npz"), mask)  # written last: its presence means "pruned"
-    report = effective_report(model, mask, shape)
+    report = effective_report_or_none(model, mask, shape)
+    effective = effective_dict(report, mask)
+    measured = "unavailable" if report is None else f"{report.effective_sparsity:.6f}"
     session.log(
-        f"pruned {config.pruning.method}/{config.pruning.quota}: direct sparsity {report.direct_sparsity:.6f}, "
-        f"effective {report.effective_sparsity:.6f}" + (" (disconnected)" if report.disconnected else "")
+        f"pruned {config.pruning.method}/{config.pruning.quota}: direct sparsity {effective['direct_sparsity']:.6f}, "
+        f"effective {measured}" + (" (disconnected)" if effective["disconnected"] else "")
     )
     _, fields = job.train(model, mask)
-    effective = report.as_dict()
     fields["layers"] = effective["layers"]  # with effective_kept per layer
     return job.finish(job.record(
         PruneResult, **fields,

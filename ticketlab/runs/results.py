@@ -21,7 +21,7 @@ from torch import nn
 
 import ticketlab
 from ticketlab.errors import CheckpointError
-from ticketlab.masks import Mask, count_kept, layer_report
+from ticketlab.masks import EffectiveReport, Mask, count_kept, layer_report
 
 R = TypeVar("R", bound="RunResult")
 
@@ -111,6 +111,20 @@ def training_fields(trainer: Any, mask: Mask, model: nn.Module, device: str) -> 
         "device": str(device),
         "versions": {"ticketlab": ticketlab.__version__, "torch": torch.__version__,
                      "python": platform.python_version()},
+    }
+
+
+def effective_dict(report: EffectiveReport | None, mask: Mask) -> dict[str, Any]:
+    """``report.as_dict()``; without a report (a model the pass cannot analyse) the same keys,
+    every effective figure None ("unavailable") and per-layer rows with ``effective_kept`` None."""
+    if report is not None:
+        return report.as_dict()
+    kept, total = count_kept(mask)
+    return {
+        "total": total, "kept": kept, "effective_kept": None, "direct_sparsity": 1.0 - kept / total if total else 0.0,
+        "effective_sparsity": None, "direct_compression": total / kept if kept else None,
+        "effective_compression": None, "disconnected": None,
+        "layers": [{**row.as_dict(), "effective_kept": None} for row in layer_report(mask)],
     }
 
 

@@ -19,6 +19,7 @@ import torch
 from ticketlab.atomic import atomic_torch_save, atomic_write_json, atomic_write_text
 from ticketlab.config import config_hash, from_dict, to_dict
 from ticketlab.errors import CheckpointError, ConfigError
+from ticketlab.models.foreign import is_foreign, source_record
 
 CHECKPOINT_FORMAT = "ticketlab-checkpoint/1"
 
@@ -57,8 +58,18 @@ class RunDirectory:
         return self.path / name
 
     def config_record(self) -> dict[str, Any]:
-        """The content of ``config.json``: the kind, the hash and every field."""
-        return {"kind": self.kind, "hash": self.hash, "config": to_dict(self.config)}
+        """The content of ``config.json``: the kind, the hash and every field.
+
+        A run of your own model (``--model module:factory``) also records ``model_source``,
+        the path and sha256 of the factory's source file: not part of the hash, but a
+        changed file is visible there and stops an unfinished run from resuming.
+        """
+        record: dict[str, Any] = {"kind": self.kind, "hash": self.hash, "config": to_dict(self.config)}
+        model = getattr(self.config, "model", None)
+        spec = getattr(model, "model", None)
+        if isinstance(spec, str) and is_foreign(spec):
+            record["model_source"] = source_record(spec)
+        return record
 
     def prepare(self) -> None:
         """Create the directory and write ``config.json``, or check the one already there."""
@@ -72,6 +83,7 @@ class RunDirectory:
             record = json.loads(json.dumps(self.config_record()))
             if found == record:
                 return
+            self._check_model_source(found, record)
             if not self._same_run_older_version(found):
                 raise ConfigError(
                     f"{self.config_path} describes a different run; move that directory away"
@@ -79,6 +91,16 @@ class RunDirectory:
             atomic_write_json(self.config_path, self.config_record())
             return
         atomic_write_json(self.config_path, self.config_record())
+
+    def _check_model_source(self, found: Any, record: dict[str, Any]) -> None:
+        """A one-line error when the run was started with another version of its model's source."""
+        before = found.get("model_source") if isinstance(found, dict) else None
+        now = record.get("model_source")
+        if isinstance(before, dict) and now is not None and before.get("sha256") != now.get("sha256"):
+            raise ConfigError(
+                f"{now.get('path')} changed since {self.path} was started (sha256 {str(before.get('sha256'))[:12]} "
+                f"-> {str(now.get('sha256'))[:12]}); restore it or move that directory away"
+            )
 
     def _same_run_older_version(self, found: Any) -> bool:
         """True when ``found`` is this run's config written before some fields existed.

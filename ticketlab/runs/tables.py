@@ -33,17 +33,23 @@ def layer_table(layers: list[LayerRow], kept: int, total: int) -> str:
     )
 
 
-def effective_layer_table(layers: list[LayerRow], kept: int, effective_kept: int, total: int) -> str:
-    """Per layer kept, effectively kept and total weights with both densities, and the totals."""
+def effective_layer_table(layers: list[LayerRow], kept: int, effective_kept: int | None, total: int) -> str:
+    """Per layer kept, effectively kept and total weights with both densities, and the totals
+    ("-" where effective counts are unavailable: a model the effective pass cannot analyse)."""
     return format_table(
         ["layer", "shape", "kept", "effective", "total", "density", "eff. density"],
         [
-            [r["name"], "x".join(map(str, r["shape"])), r["kept"], r["effective_kept"], r["total"],
-             percent(r["kept"] / r["total"], 3), percent(r["effective_kept"] / r["total"], 3)]
+            [r["name"], "x".join(map(str, r["shape"])), r["kept"], r.get("effective_kept"), r["total"],
+             percent(r["kept"] / r["total"], 3), percent(_fraction(r.get("effective_kept"), r["total"]), 3)]
             for r in layers
         ]
-        + [["total", "", kept, effective_kept, total, percent(kept / total, 3), percent(effective_kept / total, 3)]],
+        + [["total", "", kept, effective_kept, total, percent(kept / total, 3),
+            percent(_fraction(effective_kept, total), 3)]],
     )
+
+
+def _fraction(part: int | None, whole: int) -> float | None:
+    return None if part is None else part / whole
 
 
 def accuracy_line(result: Any) -> str:
@@ -55,7 +61,7 @@ def accuracy_line(result: Any) -> str:
 def effective_summary(result: Any, headline: str) -> str:
     """Epochs, per-layer kept and effectively kept weights, then ``headline`` (what the mask is),
     a DISCONNECTED mark where no input reaches the output, and the accuracies."""
-    layers = effective_layer_table(result.layers, result.kept, result.effective_kept or 0, result.total)
+    layers = effective_layer_table(result.layers, result.kept, result.effective_kept, result.total)
     closing = (f"run {result.run_dir}\n{headline}" + ("  DISCONNECTED" if result.disconnected else "")
                + f"\n{accuracy_line(result)}")
     return "\n\n".join([epoch_table(result.run_dir), layers, closing])
