@@ -102,8 +102,9 @@ def test_pinned_defaults() -> None:
             "synthetic_classes": 10,
             "synthetic_train": 2000,
             "synthetic_test": 500,
+            "image_size": None,
         },
-        "model": {"model": "lenet300", "init": "default", "width": 1.0, "activation": "relu"},
+        "model": {"model": "lenet300", "init": "default", "width": 1.0, "activation": "relu", "model_args": []},
         "train": {
             "duration": "10ep",
             "batch_size": 128,

@@ -72,8 +72,8 @@ def test_train_prints_a_table(cli, tmp_path: Path) -> None:  # type: ignore[no-u
 @pytest.mark.parametrize(
     "args, fragment",
     [
-        (["train", "--model", "resnet99"], "invalid choice: 'resnet99'"),
-        (["train", "--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+        (["train", "--model", "resnet99"], "unknown model 'resnet99'; choose from: lenet300"),
+        (["train", "--dataset", "imagenet"], "unknown dataset 'imagenet'; choose from: fashion-mnist"),
         (["train", *SYNTHETIC, "--sparsity", "1.0"], "--sparsity must be in [0, 1)"),
         (["train", *SYNTHETIC, "--sparsity", "-0.2"], "--sparsity must be in [0, 1)"),
         (["train", *SYNTHETIC, "--sparsity", "lots"], "invalid float value"),

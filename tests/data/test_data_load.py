@@ -80,6 +80,7 @@ def test_wrong_image_size_is_a_data_error(files: DataFiles, tmp_path: Path) -> N
 
 
 def test_missing_data_lists_where_it_looked(tmp_path: Path) -> None:
+    (tmp_path / "nowhere").mkdir()  # an explicit --data-dir must exist (see test_data_custom_errors)
     with pytest.raises(DataError) as excinfo:
         load_data(DataConfig(), data_dir=str(tmp_path / "nowhere"), roots=[tmp_path / "r"])
     text = str(excinfo.value)

@@ -102,6 +102,9 @@ sparsity = [0.5, 1.5]
         ("[grids]\nseed = [1]\n", "unknown table"),
         ("[grid\n", "not valid TOML"),
         ("[grid]\ncompression = [10]\nsparsity = [0.5]\n", "not both"),
+        ("[base]\nepochz = 3\n[grid]\nseed = [0]\n", r"unknown option\(s\) epochz in \[base\] for command 'prune'"),
+        ("[grid]\nseed = [0]\nlr-drop = [1, 2]\nquotaa = [1]\n", r"unknown option\(s\) lr-drop, quotaa in \[grid\]"),
+        ('command = "train"\n[grid]\nquota = ["igq"]\n', r"unknown option\(s\) quota in \[grid\] for command 'train'"),
     ],
 )
 def test_bad_sweep_files(tmp_path: Path, text: str, message: str) -> None:
@@ -158,3 +161,10 @@ def test_a_finished_lottery_point_runs_again_for_a_branch_it_lacks(tmp_path: Pat
     assert again[0].status == "done" and again[0].result.branches == ["random-prune"]
     assert execute(expand(load_sweep(write(tmp_path, text.format(branches='branches = ["random-prune"]\n')))),
                    "lottery", options)[0].status == "skipped"
+
+
+def test_a_sweep_with_an_unknown_key_runs_nothing_and_exits_2(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, '[base]\ndataset = "synthetic"\nepochz = 1\n[grid]\nseed = [0, 1]\n')
+    result = cli("sweep", str(path), "--runs-dir", str(tmp_path / "runs"), "--device", "cpu")
+    assert result.code == 2 and "unknown option(s) epochz" in result.err
+    assert result.err.strip().count("\n") == 0 and not (tmp_path / "runs").exists()

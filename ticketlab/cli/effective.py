@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.config import from_dict
-from ticketlab.data import DATASETS
 from ticketlab.data.config import DataConfig, parse_shape
+from ticketlab.data.custom import file_source
+from ticketlab.data.load import read_raw, resolve_source
 from ticketlab.errors import ConfigError
 from ticketlab.masks import effective_report, load_mask
-from ticketlab.models import ModelConfig, build_model
+from ticketlab.models import ModelConfig, build_from_config
 from ticketlab.report.plots import plot_layer_density
 from ticketlab.runs.store import read_json
 
@@ -40,8 +41,8 @@ def register(commands: Any) -> None:
     parser.set_defaults(handler=handle)
 
 
-def architecture(args: argparse.Namespace) -> tuple[str, float, tuple[int, int, int], int, Path]:
-    """(model, width, input shape, class count, mask file) from a run directory or the options."""
+def architecture(args: argparse.Namespace) -> tuple[ModelConfig, tuple[int, int, int], int, Path]:
+    """(model config, input shape, class count, mask file) from a run directory or the options."""
     path = Path(args.path)
     if path.is_dir():
         record = read_json(path / "config.json")
@@ -50,25 +51,38 @@ def architecture(args: argparse.Namespace) -> tuple[str, float, tuple[int, int, 
             raise ConfigError(f"{path}/config.json does not name a model and a data set")
         model = from_dict(ModelConfig, config["model"])
         data = from_dict(DataConfig, config["data"])
-        source = DATASETS.get(data.dataset).for_config(data)
-        return model.model, model.width, source.image_shape, source.num_classes, path / "mask.npz"
+        shape, classes = data_shape(data)
+        return model, shape, classes, path / "mask.npz"
     if not args.model:
         raise ConfigError("a bare mask file needs --model (and --dataset, or --shape and --classes)")
     if args.shape:
         if args.classes is None:
             raise ConfigError("--shape needs --classes")
-        return args.model, args.width, parse_shape(args.shape), args.classes, path
+        return ModelConfig(model=args.model, width=args.width), parse_shape(args.shape), args.classes, path
     if not args.dataset:
         raise ConfigError("a bare mask file needs --dataset, or --shape and --classes")
-    source = DATASETS.get(args.dataset).for_config(DataConfig(dataset=args.dataset))
-    return args.model, args.width, source.image_shape, source.num_classes, path
+    shape, classes = data_shape(DataConfig(dataset=args.dataset))
+    return ModelConfig(model=args.model, width=args.width), shape, classes, path
+
+
+def data_shape(data: DataConfig) -> tuple[tuple[int, int, int], int]:
+    """Input shape and class count of a data set: registered ones know them, your own
+    (``npz:``, ``folder:``) are read (a folder through its decode cache) to learn them."""
+    own = file_source(data.dataset, data)
+    if own is None:
+        source = resolve_source(data)
+        return source.image_shape, source.num_classes
+    raw, _ = read_raw(own)
+    fitted = own.fitted(raw)
+    return fitted.image_shape, fitted.num_classes
 
 
 def handle(args: argparse.Namespace) -> int:
     """Run ``ticketlab effective``."""
-    name, width, shape, classes, mask_path = architecture(args)
+    config, shape, classes, mask_path = architecture(args)
+    name = config.model
     mask = load_mask(mask_path)
-    model = build_model(name, shape, classes, width=width)
+    model = build_from_config(config, shape, classes, seed=0)
     report = effective_report(model, mask, shape)
     if args.plot:
         row = {"quota": "-", "method": name, "layers": report.as_dict()["layers"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -50,6 +51,12 @@ def add_run_options(parser: argparse.ArgumentParser, *, trains: bool = True) -> 
     add_data_location_options(group)
     add_device_option(group)
     group.add_argument("--threads", type=int, metavar="N", help="CPU threads for PyTorch (default: PyTorch's choice)")
+    group.add_argument(
+        "--max-memory", metavar="SIZE", default=None,
+        help="memory the normalised data may take (bytes, or with K, M, G, T: 512M, 4G); a larger data set is "
+        "kept as uint8 files in the user cache, memory-mapped and normalised batch by batch, with identical "
+        f"results (default: half the physical memory, {format_size(default_max_memory())})",
+    )
     if trains:
         group.add_argument(
             "--checkpoint-minutes",
@@ -93,7 +100,9 @@ def session_from_args(args: argparse.Namespace) -> Session:
         from ticketlab.runs.tensorboard import check_tensorboard
 
         check_tensorboard()
+    max_memory = getattr(args, "max_memory", None)
     return Session(
+        max_memory=default_max_memory() if max_memory is None else parse_memory(max_memory),
         device=resolve_device(args.device),
         log=(lambda _: None) if args.quiet else stderr,
         checkpoint_seconds=minutes * 60 if minutes > 0 else None,
@@ -102,6 +111,35 @@ def session_from_args(args: argparse.Namespace) -> Session:
         tensorboard=tensorboard,
         wait=args.if_running == "wait",
     )
+
+
+UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def default_max_memory() -> int:
+    """Half the physical memory, in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+
+
+def parse_memory(text: str) -> int:
+    """Bytes of ``--max-memory``: a number with an optional K, M, G or T (powers of 1024)."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in UNITS else ""
+    try:
+        number = float(value[: len(value) - len(unit)])
+    except ValueError:
+        number = -1.0
+    if not number >= 0:
+        raise ConfigError(f"--max-memory must be a size such as 512M, 4G or a number of bytes, got '{text}'")
+    return int(number * UNITS[unit])
+
+
+def format_size(size: int) -> str:
+    """``size`` bytes in the largest unit that keeps a number of at least 1 (e.g. 7.8G)."""
+    for unit in ("T", "G", "M", "K"):
+        if size >= UNITS[unit]:
+            return f"{size / UNITS[unit]:.1f}{unit}"
+    return str(size)
 
 
 def resolve_device(name: str) -> str:

@@ -13,6 +13,7 @@ from ticketlab.data.batches import (
     train_batches,
 )
 from ticketlab.data.config import DataConfig
+from ticketlab.data.custom import check_dataset
 from ticketlab.data.download import download_dataset
 from ticketlab.data.load import dataset_status, load_data
 from ticketlab.data.registry import DATASETS
@@ -26,6 +27,7 @@ __all__ = [
     "DatasetSource",
     "RawSplits",
     "TensorSplit",
+    "check_dataset",
     "dataset_status",
     "download_dataset",
     "eval_batches",

@@ -19,6 +19,7 @@ import torch
 from torch import Tensor
 
 from ticketlab.data.config import AUGMENTATIONS
+from ticketlab.data.mapped import MappedImages
 from ticketlab.seeding import generator
 
 Batch = tuple[Tensor, Tensor]
@@ -28,10 +29,12 @@ Batch = tuple[Tensor, Tensor]
 class TensorSplit:
     """Normalised float32 images ``x`` (N, C, H, W) and int64 labels ``y`` (N,), on one device.
 
-    ``pad_value`` (C,) is what a raw 0 pixel becomes after normalisation.
+    ``x`` is a tensor, or for a data set larger than the memory budget a
+    :class:`MappedImages` that normalises the rows it is indexed with (an index tensor or
+    a slice) on the fly. ``pad_value`` (C,) is what a raw 0 pixel becomes after normalisation.
     """
 
-    x: Tensor
+    x: Tensor | MappedImages
     y: Tensor
     pad_value: Tensor
 
@@ -171,7 +174,10 @@ def _epoch(
     start_batch: int,
     total: int,
 ) -> Iterator[Batch]:
-    order = epoch_order(len(split), seed, epoch).to(split.x.device)
+    # Mapped images are read on the CPU: their index stays there.
+    order = epoch_order(len(split), seed, epoch)
+    if isinstance(split.x, Tensor):
+        order = order.to(split.x.device)
     for b in range(start_batch, total):
         index = order[b * batch_size : (b + 1) * batch_size]
         x = augment_batch(

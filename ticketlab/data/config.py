@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ticketlab.config import check_choice, option
+from ticketlab.data.spec import SPEC_HELP, parse_size, parse_spec
 from ticketlab.errors import ConfigError
 
 AUGMENTATIONS = ("none", "flip", "crop", "crop+flip")
@@ -20,7 +21,17 @@ def _dataset_names() -> list[str]:
 class DataConfig:
     """Which data set, which part of it, and how it is augmented."""
 
-    dataset: str = option("fashion-mnist", "data set to train and test on", choices=_dataset_names)
+    dataset: str = option(
+        "fashion-mnist",
+        f"data set to train and test on: a registered name (ticketlab datasets), or your own: {SPEC_HELP}. npz images are "
+        "uint8 0..255 or float 0..1 (rounded to 256 levels), (N, H, W) grey, NHWC when the last "
+        "axis is 1 or 3 and the second is not, else NCHW; labels are integers 0..K-1, K = the "
+        "largest training label + 1. Folder images are grey when all are 1-bit, L or LA, else "
+        "RGB; classes are the sub-folder names, sorted; test/ (else val/) is the test split",
+        choices=_dataset_names,
+        strict=False,
+        metavar="NAME|npz:FILE|folder:PATH",
+    )
     per_class: int | None = option(
         None,
         "training examples per class: a class-stratified subset drawn with --subset-seed "
@@ -51,6 +62,12 @@ class DataConfig:
     synthetic_classes: int = option(10, "class count of the synthetic data set", metavar="K")
     synthetic_train: int = option(2000, "training examples of the synthetic data set", metavar="N")
     synthetic_test: int = option(500, "test examples of the synthetic data set", metavar="N")
+    image_size: str | None = option(
+        None,
+        "resize the images of a folder: data set to HxW pixels (bilinear); default: their "
+        "common size (images of different sizes are then an error)",
+        metavar="HxW",
+    )
 
     def __post_init__(self) -> None:
         check_choice(self.augment, "--augment", AUGMENTATIONS)
@@ -60,6 +77,11 @@ class DataConfig:
             raise ConfigError(f"--val must be 0 or more, got {self.val}")
         if self.crop_padding < 0:
             raise ConfigError(f"--crop-padding must be 0 or more, got {self.crop_padding}")
+        spec = parse_spec(self.dataset)
+        if self.image_size is not None:
+            parse_size(self.image_size)
+            if spec is None or spec[0] != "folder":
+                raise ConfigError(f"--image-size only applies to --dataset folder:PATH, not '{self.dataset}'")
         synthetic_fields = ("synthetic_shape", "synthetic_classes", "synthetic_train", "synthetic_test")
         if self.dataset != "synthetic":
             defaults = DataConfig.__dataclass_fields__

@@ -243,7 +243,7 @@ def corrupt_split(
     corruption = CORRUPTIONS.get(name)
     if severity != 0:
         check_severity(severity)
-    x = split.x
+    x = split.x if isinstance(split.x, Tensor) else split.x.tensor()  # mapped: read whole
     if x.dim() != 4 or len(mean) != x.shape[1] or len(std) != x.shape[1]:
         raise ConfigError(
             f"corrupt_split needs images (N, C, H, W) and C means and stds; got {tuple(x.shape)}, "

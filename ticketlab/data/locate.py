@@ -55,6 +55,14 @@ def search_roots(
     return found
 
 
+def check_data_dir(data_dir: str | Path) -> None:
+    """A one-line :class:`DataError` unless the explicit ``--data-dir`` is a folder."""
+    path = Path(data_dir).expanduser()
+    if not path.is_dir():
+        why = "is not a folder" if path.exists() else "does not exist"
+        raise DataError(f"--data-dir {path} {why}")
+
+
 def candidate_dirs(source: DatasetSource, root: Path, *, root_itself: bool) -> list[Path]:
     """The folders under ``root`` that may hold ``source``'s files, in search order."""
     dirs = [root / source.name]

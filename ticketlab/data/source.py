@@ -78,6 +78,16 @@ class DatasetSource:
         """This source as configured by ``cfg`` (only synthetic data has options)."""
         return self
 
+    @property
+    def location(self) -> Path | None:
+        """The file or folder of a source that names its own (``npz:``/``folder:``), else None."""
+        return None
+
+    def fitted(self, raw: RawSplits) -> DatasetSource:
+        """This source with the shape and class count of ``raw`` (only the user's own data
+        learns them from its files; registered sources know them beforehand)."""
+        return self
+
     def load(self, directory: Path | None) -> RawSplits:
         """Read the raw splits from ``directory`` (as found by :mod:`ticketlab.data.locate`)."""
         if self.reader is None or directory is None:

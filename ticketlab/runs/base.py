@@ -16,12 +16,13 @@ from typing import ClassVar
 from torch import nn
 
 from ticketlab.config import option
-from ticketlab.data import DATASETS, DatasetInfo
+from ticketlab.data import DatasetInfo, check_dataset
 from ticketlab.data.config import DataConfig
 from ticketlab.errors import ConfigError
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.models import INITS, MODELS, build_from_config
 from ticketlab.models.config import ModelConfig
+from ticketlab.models.foreign import is_foreign, load_factory
 from ticketlab.seeding import derive_seed
 from ticketlab.training.config import TrainConfig
 
@@ -44,10 +45,14 @@ class ModelRunConfig:
     seed: int = option(0, "seed of the initialisation and of every random choice of the run", metavar="N")
 
     def check_names(self) -> None:
-        """Fail early, before any file is written, on unknown model, init or data set names."""
-        MODELS.entry(self.model.model)
+        """Fail early, before any file is written, on unknown model, init or data set names
+        (and on a model factory that cannot be imported)."""
+        if is_foreign(self.model.model):
+            load_factory(self.model.model)
+        else:
+            MODELS.entry(self.model.model)
         INITS.entry(self.model.init)
-        DATASETS.entry(self.data.dataset)
+        check_dataset(self.data.dataset)
 
     def build(self, info: DatasetInfo, *tags: str | int) -> nn.Module:
         """The model for ``info``, initialised from the seed derived for ``tags`` (default: "init")."""

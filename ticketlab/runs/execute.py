@@ -44,13 +44,18 @@ class Session:
     tensorboard: str | Path | None = None  # a folder for TensorBoard event files, or None
     # Another process working on the same run: wait for it (True) or stop with RunInProgress.
     wait: bool = True
+    # Bytes the normalised data may take in memory; a larger data set is memory-mapped
+    # (same batches, bit for bit). None: no limit.
+    max_memory: int | None = None
     _cache: dict[DataConfig, DataBundle] = field(default_factory=dict, repr=False)
 
     def load_data(self, config: DataConfig) -> DataBundle:
         """The data set of ``config`` on this session's device (cached if asked)."""
         if config in self._cache:
             return self._cache[config]
-        data = load_data(config, data_dir=self.data_dir, download=self.download, device=self.device)
+        data = load_data(
+            config, data_dir=self.data_dir, download=self.download, device=self.device, max_memory=self.max_memory
+        )
         if self.cache_data:
             self._cache[config] = data
         return data

@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ticketlab.config import canonical_json
+from ticketlab.config import canonical_json, leaf_fields
 from ticketlab.errors import ConfigError, TicketlabError
 from ticketlab.runs.catalog import RUN_KINDS
 from ticketlab.runs.kind import RunKind
@@ -99,7 +99,27 @@ def load_sweep(path: str | Path) -> SweepSpec:
     clash = sorted(set(spec.base) & set(spec.grid))
     if clash:
         raise ConfigError(f"sweep file {path}: {', '.join(clash)} in both [base] and [grid]")
+    check_option_names(spec, path)
     return spec
+
+
+def option_names(command: str) -> set[str]:
+    """Every name a sweep of ``command`` may set: its config's leaf fields, epochs, iterations,
+    compression and the run options of every kind (another kind's make its points invalid)."""
+    names = set(leaf_fields(RUN_KINDS.get(command).config)) | {"epochs", "iterations", "compression"}
+    return names | {option.name for entry in RUN_KINDS for option in entry.value.options}
+
+
+def check_option_names(spec: SweepSpec, path: Path) -> None:
+    """A one-line :class:`ConfigError` naming the [base]/[grid] keys no option matches."""
+    known = option_names(spec.command)
+    for table, values in (("base", spec.base), ("grid", spec.grid)):
+        unknown = sorted(key for key in values if key.replace("-", "_") not in known)
+        if unknown:
+            raise ConfigError(
+                f"sweep file {path}: unknown option(s) {', '.join(unknown)} in [{table}] for command "
+                f"'{spec.command}' (see ticketlab {spec.command} --help)"
+            )
 
 
 def compression_range(spec: dict[str, Any]) -> list[float]:
