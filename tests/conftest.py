@@ -104,6 +104,18 @@ class Cli:
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
 
+    def kill_and_resume(self, args: list[str], runs: Path, checkpoints: str, span_seconds: float,
+                        rng: random.Random) -> tuple[CliResult, bool]:
+        """``ticketlab *args --runs-dir runs`` in a real process, checkpointing every step and
+        SIGKILLed at a random moment once a file matching ``checkpoints`` (a glob under
+        ``runs``) exists; then resumed in-process on one thread, as the subprocesses run (the
+        kill is what needs a real process). The resumed result, and whether the kill landed
+        before the run finished."""
+        proc = self.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
+        self.kill_at_random_moment(proc, lambda: bool(list(runs.glob(checkpoints))), span_seconds, rng)
+        mid_run = not list(runs.glob("*/result.json"))
+        return self(*args, "--runs-dir", str(runs), "--threads", "1"), mid_run
+
 
 def subprocess_env() -> dict[str, str]:
     env = dict(os.environ)

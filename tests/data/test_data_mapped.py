@@ -127,12 +127,9 @@ def test_mapped_resume_after_kill_matches_in_memory_run(tmp_path: Path, cli) -> 
     killed_mid_run = []
     for attempt in range(2):
         runs = tmp_path / f"killed{attempt}"
-        proc = cli.popen(*args, "--runs-dir", str(runs), "--max-memory", "1", "--checkpoint-minutes", "0.00001")
-        cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/checkpoint.pt"))),  # noqa: B023
-                                  span_seconds, rng)
+        resumed, mid_run = cli.kill_and_resume([*args, "--max-memory", "1"], runs, "*/checkpoint.pt", span_seconds, rng)
+        killed_mid_run.append(mid_run)
         run_dir = runs / Path(expected["run_dir"]).name
-        killed_mid_run.append(not (run_dir / "result.json").exists())
-        resumed = cli(*args, "--runs-dir", str(runs), "--max-memory", "1", "--threads", "1")
         assert resumed.code == 0, resumed.err
         got = json.loads(resumed.out)
         strip = ("wall_seconds", "run_dir")

@@ -109,14 +109,10 @@ def test_resume_after_kill_at_random_moments(tmp_path: Path, cli) -> None:  # ty
     killed_mid_run = []
     for attempt in range(3):
         runs = tmp_path / f"killed{attempt}"
-        # Checkpoint after every step (0.00001 minutes) so kills land mid-epoch too.
-        proc = cli.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
-        cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/checkpoint.pt"))),  # noqa: B023
-                                  span_seconds, rng)
+        # Checkpointing after every step, so kills land mid-epoch too.
+        resumed, mid_run = cli.kill_and_resume(args, runs, "*/checkpoint.pt", span_seconds, rng)
+        killed_mid_run.append(mid_run)
         run_dir = runs / Path(expected["run_dir"]).name
-        killed_mid_run.append(not (run_dir / "result.json").exists())
-        # Resumed in-process (one thread, as the subprocesses): the kill is what needs a real process.
-        resumed = cli(*args, "--runs-dir", str(runs), "--threads", "1")
         assert resumed.code == 0, resumed.err
         got = json.loads(resumed.out)
         assert strip(got) == strip(expected)

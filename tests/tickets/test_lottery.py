@@ -182,12 +182,8 @@ def test_resume_after_kill_gives_identical_results(cli, tmp_path: Path) -> None:
     killed_mid_run = []
     for attempt in range(2):
         runs = tmp_path / f"killed{attempt}"
-        proc = cli.popen(*args, "--runs-dir", str(runs), "--checkpoint-minutes", "0.00001")
-        cli.kill_at_random_moment(proc, lambda: bool(list(runs.glob("*/level-*/checkpoint.pt"))),  # noqa: B023
-                                  span_seconds, rng)
-        killed_mid_run.append(not list(runs.glob("*/result.json")))
-        # Resumed in-process (one thread, as the subprocesses): the kill is what needs a real process.
-        resumed = cli(*args, "--runs-dir", str(runs), "--threads", "1")
+        resumed, mid_run = cli.kill_and_resume(args, runs, "*/level-*/checkpoint.pt", span_seconds, rng)
+        killed_mid_run.append(mid_run)
         assert resumed.code == 0, resumed.err
         got = json.loads(resumed.out)
         strip = lambda r: json.loads(json.dumps(r).replace(str(runs), "ROOT").replace(  # noqa: E731, B023

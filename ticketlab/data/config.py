@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ticketlab.config import check_choice, option
-from ticketlab.data.spec import SPEC_HELP, parse_size, parse_spec
+from ticketlab.data.spec import SPEC_HELP, parse_dims, parse_size, parse_spec
 from ticketlab.errors import ConfigError
 
 AUGMENTATIONS = ("none", "flip", "crop", "crop+flip")
@@ -98,11 +98,4 @@ class DataConfig:
 
 def parse_shape(text: str) -> tuple[int, int, int]:
     """Parse ``"CxHxW"`` into a (channels, height, width) tuple of positive ints."""
-    parts = text.lower().split("x")
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
-    if len(shape) != 3 or min(shape) < 1:
-        raise ConfigError(f"image shape must look like 3x32x32 (CxHxW, positive), got '{text}'")
-    return shape  # type: ignore[return-value]
+    return parse_dims(text, 3, "image shape must look like 3x32x32 (CxHxW, positive)")  # type: ignore[return-value]

@@ -26,13 +26,17 @@ def parse_spec(name: str) -> tuple[str, Path] | None:
     return scheme, Path(rest).expanduser()
 
 
+def parse_dims(text: str, count: int, message: str) -> tuple[int, ...]:
+    """``"AxBx..."`` as ``count`` positive ints; otherwise a ConfigError ``message``, with the text."""
+    try:
+        dims = tuple(int(p) for p in text.lower().split("x"))
+    except ValueError:
+        dims = ()
+    if len(dims) != count or min(dims) < 1:
+        raise ConfigError(f"{message}, got '{text}'")
+    return dims
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """Parse ``"HxW"`` into (height, width), both positive."""
-    parts = text.lower().split("x")
-    try:
-        size = tuple(int(p) for p in parts)
-    except ValueError:
-        size = ()
-    if len(size) != 2 or min(size) < 1:
-        raise ConfigError(f"--image-size must look like 32x32 (HxW, positive), got '{text}'")
-    return size  # type: ignore[return-value]
+    return parse_dims(text, 2, "--image-size must look like 32x32 (HxW, positive)")  # type: ignore[return-value]
