@@ -61,12 +61,15 @@ def test_grey_png_pixels_labels_and_stats(tmp_path: Path) -> None:
 
 def test_rgb_png_with_val_split_and_mixed_modes(tmp_path: Path) -> None:
     written = write_set(tmp_path / "set", {"train": 3, "val": 1}, shape=(4, 4, 3))
-    grey = np.full((4, 4), 77, np.uint8)
-    Image.fromarray(grey).save(tmp_path / "set/train/dog/zz.png")  # one grey image: replicated to RGB
     bundle = load_data(DataConfig(dataset=f"folder:{tmp_path / 'set'}"))
     assert bundle.info.image_shape == (3, 4, 4) and len(bundle.test) == 3
-    train = as_nchw(written["train"][:6] + [np.stack([grey] * 3, axis=2)] + written["train"][6:])
+    train = as_nchw(written["train"])
     np.testing.assert_allclose(bundle.train.x.numpy(), normalised(train, train), atol=1e-5)
+    # One grey image among colour ones: mixed channel counts, a one-line error naming both kinds.
+    Image.fromarray(np.full((4, 4), 77, np.uint8)).save(tmp_path / "set/train/dog/zz.png")
+    with pytest.raises(DataError, match=r"images mix channel counts: .*zz\.png is grey, .* is colour \(RGB\)") as caught:
+        load_data(DataConfig(dataset=f"folder:{tmp_path / 'set'}"))
+    assert len(str(caught.value).splitlines()) == 1
 
 
 def test_jpeg_and_resizing(tmp_path: Path) -> None:

@@ -7,12 +7,13 @@ Rules:
 - images are the files ending in .png, .jpg, .jpeg, .bmp, .gif or .webp (any case),
   sorted by name within a class; other files are ignored;
 - images are decoded with Pillow to uint8: one grey channel when every image is mode 1,
-  L or LA, else every image is converted to RGB (grey ones replicated, alpha dropped);
+  L or LA, three when every image is colour (alpha dropped); a set that mixes grey and
+  colour images is an error naming one of each (convert them to one kind first);
 - every image must have the same size, unless ``image_size`` (H, W) is given: then each
   is resized to it (bilinear), images already of that size are kept as they are.
 
 Each problem (an empty class folder, an unreadable or truncated image, a single class,
-train and test classes that differ, two sizes) is a one-line :class:`DataError` naming
+train and test classes that differ, two sizes, grey and colour images mixed) is a one-line :class:`DataError` naming
 the file or folder. Decoding results are cached (:mod:`ticketlab.data.foldercache`).
 """
 
@@ -110,13 +111,23 @@ def decode_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndar
     return pixels[:, :, None] if pixels.ndim == 2 else pixels
 
 
+def channel_mode(root: Path, files: list[tuple[Path, int]], headers: list[tuple[str, tuple[int, int]]]) -> str:
+    """"L" when every image is grey, "RGB" when every one is colour; a DataError when they mix."""
+    grey = next((path for (path, _), (m, _) in zip(files, headers) if m in GREY_MODES), None)
+    colour = next(((path, m) for (path, _), (m, _) in zip(files, headers) if m not in GREY_MODES), None)
+    if grey is not None and colour is not None:
+        raise DataError(f"{root}: images mix channel counts: {grey} is grey, {colour[0]} is colour ({colour[1]}); "
+                        "convert them to one kind")
+    return "L" if colour is None else "RGB"
+
+
 def decode_folder(
     listing: FolderListing, image_size: tuple[int, int] | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """uint8 NCHW train images, int64 labels, test images, labels of ``listing``."""
     files = listing.train + listing.test
     headers = [image_header(path) for path, _ in files]
-    mode = "L" if all(m in GREY_MODES for m, _ in headers) else "RGB"
+    mode = channel_mode(listing.root, files, headers)
     size = image_size
     if size is None:
         size = headers[0][1]

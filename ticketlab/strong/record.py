@@ -10,7 +10,36 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import torch
 from torch import Tensor
+
+
+@dataclass(frozen=True)
+class Reach:
+    """What one estimate's subset-sum instances could reach, per entry, in weight units.
+
+    Entry e's estimate is a subset sum of its candidates (divided by the part's scale), so
+    it lies in [low, high]: the sums of its negative and of its positive candidates.
+    ``spread`` is the candidates' standard deviation (population, over real candidates).
+    All three are shaped like the layer's weight.
+    """
+
+    low: Tensor
+    high: Tensor
+    spread: Tensor
+
+    @staticmethod
+    def of(candidates: Tensor, valid: Tensor, scale: float) -> Reach:
+        """From (..., m) candidates of targets ``w * scale`` (``valid`` marks real ones)."""
+        values = torch.where(valid, candidates, torch.zeros((), dtype=candidates.dtype))
+        positive = values.clamp(min=0).sum(dim=-1) / scale
+        negative = values.clamp(max=0).sum(dim=-1) / scale
+        count = valid.sum(dim=-1).clamp(min=1)
+        mean = values.sum(dim=-1) / count
+        variance = (torch.where(valid, values - mean.unsqueeze(-1), torch.zeros((), dtype=values.dtype)) ** 2
+                    ).sum(dim=-1) / count
+        low, high = (negative, positive) if scale > 0 else (positive, negative)
+        return Reach(low, high, variance.sqrt() / abs(scale))
 
 
 @dataclass(frozen=True)
@@ -26,12 +55,17 @@ class LayerApproximation:
     bias: Tensor | None
     weight_estimates: list[Tensor]
     bias_estimates: list[Tensor] = field(default_factory=list)
+    # One Reach per weight estimate (same order), where the construction records its
+    # subset-sum instances; empty where it does not. Only diagnostics read it.
+    weight_reach: list[Reach] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.weight_estimates:
             raise ValueError(f"{self.name}: a layer approximation needs at least one weight estimate")
         if bool(self.bias_estimates) != (self.bias is not None):
             raise ValueError(f"{self.name}: bias estimates are needed exactly when the layer has a bias")
+        if self.weight_reach and len(self.weight_reach) != len(self.weight_estimates):
+            raise ValueError(f"{self.name}: one reach per weight estimate, or none")
 
     @property
     def weight_error(self) -> float:
