@@ -21,7 +21,7 @@ from ticketlab.data import folder
 from ticketlab.data.locate import cache_dir
 from ticketlab.data.source import RawSplits
 
-VERSION = "1"  # bump when decoding rules change, so old caches are not reused
+VERSION = "2"  # bump when decoding rules change (2: mixed grey and colour is an error), so old caches are not reused
 ARRAYS = ("x_train", "y_train", "x_test", "y_test")
 
 

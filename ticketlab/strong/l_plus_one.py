@@ -24,7 +24,7 @@ from torch import Tensor, nn
 
 from ticketlab.errors import ConfigError
 from ticketlab.strong.assemble import Assembly
-from ticketlab.strong.record import LayerApproximation
+from ticketlab.strong.record import LayerApproximation, Reach
 from ticketlab.strong.source import Draw, SourceResidual, conv_or_linear, fill
 from ticketlab.strong.target import (
     Activation,
@@ -181,11 +181,14 @@ class LPlusOne:
                                     dilation=op.dilation), weights)
         mask = torch.zeros(weights.shape, dtype=torch.bool)
         weight_estimates: list[Tensor] = []
+        weight_reach: list[Reach] = []
         offsets = torch.zeros(out_units, out_copies, dtype=torch.float64)
         for part in layout.parts:
-            chosen, estimate = self.solve_part(op.weight, weights, part, out_copies)
+            chosen, estimate, reach = self.solve_part(op.weight, weights, part, out_copies)
             mask |= chosen
             weight_estimates += estimate.unbind(1)  # (out, copies, in, ...): one estimate per output copy
+            weight_reach += [Reach(low, high, spread) for low, high, spread
+                             in zip(reach.low.unbind(1), reach.high.unbind(1), reach.spread.unbind(1), strict=True)]
             if linearised and self.activation.at_zero():
                 picked = (weights * chosen)[: out_units * out_copies].flatten(1).sum(dim=1)
                 offsets += picked.view(out_units, out_copies) * self.activation.at_zero()
@@ -204,11 +207,13 @@ class LPlusOne:
         if constants_out and not zero_constants:
             values = self.carry_constants(weights, mask, layout, out_units * out_copies, tap)
         self.first_done = True
-        self.approximations.append(LayerApproximation(op.name, op.weight, op.bias, weight_estimates, bias_estimates))
+        self.approximations.append(LayerApproximation(op.name, op.weight, op.bias, weight_estimates, bias_estimates,
+                                                      weight_reach))
         new_layout = Layout.canonical(out_units, out_copies, constants_out, values)
         return layer, {"weight": mask}, new_layout
 
-    def solve_part(self, weight: Tensor, source: Tensor, part: Part, out_copies: int) -> tuple[Tensor, Tensor]:
+    def solve_part(self, weight: Tensor, source: Tensor, part: Part, out_copies: int
+                   ) -> tuple[Tensor, Tensor, Reach]:
         """Instances for every (output copy, entry): candidates from this part's input copies."""
         out_units, in_units = weight.shape[:2]
         kernel = weight.shape[2:]
@@ -222,12 +227,13 @@ class LPlusOne:
         targets = (weight * part.scale).unsqueeze(1).expand(-1, out_copies, *weight.shape[1:])
         chosen = self.solve(targets.flatten(), candidates.reshape(-1, m)).view(candidates.shape) & valid
         estimate = (candidates * chosen).sum(dim=-1) / part.scale
+        reach = Reach.of(candidates, valid, part.scale)  # (out, copies, in, ...)
         mask = torch.zeros(source.shape, dtype=torch.bool)
         view = mask[: out_units * out_copies].view(out_units, out_copies, source.shape[1], math.prod(kernel))
         flat = chosen.reshape(out_units, out_copies, in_units, math.prod(kernel), m)
         j, c, i, k, q = flat.nonzero(as_tuple=True)
         view[j, c, index[i, q], k] = True
-        return mask, estimate
+        return mask, estimate, reach
 
     def carry_constants(self, weights: Tensor, mask: Tensor, layout: Layout, first_row: int,
                         tap: tuple[int, ...]) -> Tensor:

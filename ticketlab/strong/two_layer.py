@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from ticketlab.errors import ConfigError
 from ticketlab.strong.assemble import Replacement
-from ticketlab.strong.record import LayerApproximation
+from ticketlab.strong.record import LayerApproximation, Reach
 from ticketlab.strong.source import Draw, conv_or_linear, fill
 from ticketlab.strong.target import Activation, Affine, safe_tap
 
@@ -83,11 +83,13 @@ def approximate_two_layer(
 
     combine_mask = torch.zeros(combine_weight.shape, dtype=torch.bool)
     estimates: list[Tensor] = []
+    reach: list[Reach] = []
     offsets = torch.zeros(out_channels, dtype=torch.float64)
     for part in parts:
-        chosen, estimate = _solve_part(layer.weight, combine_weight, part, solve)
+        chosen, estimate, part_reach = _solve_part(layer.weight, combine_weight, part, solve)
         combine_mask |= chosen
         estimates.append(estimate)
+        reach.append(part_reach)
         if activation.at_zero():
             offsets += _offsets(combine_weight, chosen, activation.at_zero())
     if activation.at_zero() and layer.is_conv and any(layer.padding):
@@ -111,7 +113,7 @@ def approximate_two_layer(
     bias_mask = torch.zeros(expanded, dtype=torch.bool)
     bias_mask[in_channels * copies:] = used_channels[in_channels * copies:]
     mask = {"0.weight": expand_mask.view(expand.weight.shape), "0.bias": bias_mask, "2.weight": combine_mask}
-    record = LayerApproximation(layer.name, layer.weight, layer.bias, estimates, bias_estimates)
+    record = LayerApproximation(layer.name, layer.weight, layer.bias, estimates, bias_estimates, reach)
     return Replacement(modules, mask, [record])
 
 
@@ -171,8 +173,9 @@ def _expand_weights(u: Tensor, in_channels: int, copies: int, draw: Draw) -> Ten
     return weights
 
 
-def _solve_part(weight: Tensor, combine: Tensor, part: Part, solve: Solve) -> tuple[Tensor, Tensor]:
-    """Subset sums for every entry of ``weight`` over this part's copies; (mask, estimate of w)."""
+def _solve_part(weight: Tensor, combine: Tensor, part: Part, solve: Solve) -> tuple[Tensor, Tensor, Reach]:
+    """Subset sums for every entry of ``weight`` over this part's copies; (mask, estimate of w,
+    what each entry's candidates could reach)."""
     out_channels, in_channels = weight.shape[:2]
     kernel = weight.shape[2:]
     index = part.copies.clamp(min=0)  # (C, m)
@@ -185,6 +188,7 @@ def _solve_part(weight: Tensor, combine: Tensor, part: Part, solve: Solve) -> tu
     chosen = solve((weight * part.scale).flatten(), candidates.reshape(-1, index.shape[1])).view(candidates.shape)
     chosen &= valid
     estimate = (candidates * chosen).sum(dim=-1) / part.scale
+    reach = Reach.of(candidates, valid, part.scale)
     mask = torch.zeros(combine.shape, dtype=torch.bool)
     # Scatter back: entry (o, i, k, c) is combine[o, index[i, c], k].
     target_index = index.view(1, in_channels, 1, -1).expand(out_channels, -1, math.prod(kernel), -1)
@@ -192,7 +196,7 @@ def _solve_part(weight: Tensor, combine: Tensor, part: Part, solve: Solve) -> tu
     view = mask.view(out_channels, combine.shape[1], math.prod(kernel))
     o, i, k, c = flat_chosen.nonzero(as_tuple=True)
     view[o, target_index[o, i, k, c], k] = True
-    return mask, estimate
+    return mask, estimate, reach
 
 
 def _offsets(combine: Tensor, chosen: Tensor, at_zero: float) -> Tensor:
