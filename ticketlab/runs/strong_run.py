@@ -20,6 +20,7 @@ from ticketlab.runs.kind import Job, Options, RunKind, RunOption
 from ticketlab.runs.results import RunResult
 from ticketlab.runs.units import load_unit_model, unit_config
 from ticketlab.strong.construct import CONSTRUCTIONS, Builder, construct
+from ticketlab.strong.explain import explain
 from ticketlab.strong.metrics import accuracy, output_errors, weight_errors
 from ticketlab.strong.subset_sum import SOLVERS
 from ticketlab.strong.target import affine_layers
@@ -59,6 +60,12 @@ class StrongConfig:
     )
     linear_scale: float = option(
         0.01, "tanh/sigmoid networks: scale of the weights feeding a linearised activation", metavar="S"
+    )
+    explain: bool = option(
+        False,
+        "diagnose the weight errors: per tensor, the error quantiles over entries, the worst entries with the "
+        "range their candidates can reach, and how many entries lie outside or near the edge of that range "
+        "(result.json's explain section); a separate run from the same command without it",
     )
 
     def __post_init__(self) -> None:
@@ -115,6 +122,7 @@ class StrongResult(RunResult):
     error_examples: int = 0
     solve_seconds: float = 0.0
     torch_threads: int = 1
+    explain: list[dict[str, Any]] | None = None
 
 
 def strong_config_for(target: str | Path, strong: StrongConfig, seed: int = 0) -> StrongRunConfig:
@@ -178,6 +186,7 @@ def build_ticket(job: Job[StrongRunConfig]) -> StrongResult:
         solve_seconds=built.solve_seconds,
         wall_seconds=time.monotonic() - job.started,
         torch_threads=torch.get_num_threads(),
+        explain=explain(built.approximations) if strong.explain else None,
     ))
 
 
@@ -194,7 +203,29 @@ def summary(result: StrongResult) -> str:
         f"{result.source_parameters:,} random weights (target: {result.target_nonzeros:,} nonzero of "
         f"{result.target_parameters:,}); solved in {result.solve_seconds:.1f}s"
     )
-    return "\n\n".join([weights, outputs, closing])
+    sections = [weights, outputs]
+    if result.explain is not None:
+        sections += _explain_tables(result.explain)
+    return "\n\n".join([*sections, closing])
+
+
+def _explain_tables(rows: list[dict[str, Any]]) -> list[str]:
+    """The --explain section: relative error quantiles and range counts per tensor, then worst entries."""
+    def count(value: int | None) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    tensors = format_table(
+        ["tensor", "instances", "median rel", "p99 rel", "max rel", "outside range", "near edge"],
+        [[r["tensor"], f"{r['entries'] * r['copies']:,}", f"{r['median_rel_error']:.3g}", f"{r['p99_rel_error']:.3g}",
+          f"{r['max_rel_error']:.3g}", count(r["outside"]), count(r["near_edge"])] for r in rows])
+    worst = []
+    for r in rows:
+        for item in r["worst"][:3]:
+            reach = (f"[{item['low']:.3g}, {item['high']:.3g}]", f"{item['spread']:.3g}") if "low" in item else ("-", "-")
+            worst.append([r["tensor"], f"{item['copy']}:{tuple(item['index'])}", f"{item['target']:.4g}",
+                          f"{item['estimate']:.4g}", f"{item['rel_error']:.3g}", *reach])
+    entries = format_table(["tensor", "copy:entry", "target", "estimate", "rel error", "reachable", "spread"], worst)
+    return [tensors, entries]
 
 
 def describe() -> str:
