@@ -10,26 +10,13 @@ import pytest
 import torch
 from torch import nn
 
-from ticketlab.data import DataConfig
 from ticketlab.masks import load_mask
-from ticketlab.models import ModelConfig
-from ticketlab.runs import TrainingResult, TrainRunConfig, run_train
+from ticketlab.runs import TrainingResult
 from ticketlab.strong.construct import construct
 from ticketlab.strong.explain import explain
 from ticketlab.strong.metrics import weight_errors
 from ticketlab.strong.record import LayerApproximation, Reach
 from ticketlab.strong.subset_sum import solve_subset_sum
-from ticketlab.training import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
-    config = TrainRunConfig(
-        data=DataConfig(dataset="synthetic", synthetic_shape="1x6x6", synthetic_train=300, synthetic_test=200),
-        model=ModelConfig(model="lenet300", width=0.05),
-        train=TrainConfig(duration="3ep", batch_size=50),
-    )
-    return run_train(config, runs_dir=tmp_path_factory.mktemp("runs"))
 
 
 def tensor(values: list) -> torch.Tensor:

@@ -7,22 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ticketlab.data import DataConfig
 from ticketlab.masks import load_mask
-from ticketlab.models import ModelConfig
-from ticketlab.runs import Session, TrainingResult, TrainRunConfig, run_train
+from ticketlab.runs import Session, TrainingResult
 from ticketlab.runs.strong_run import StrongConfig, run_strong
-from ticketlab.training import TrainConfig
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
-    config = TrainRunConfig(
-        data=DataConfig(dataset="synthetic", synthetic_shape="1x6x6", synthetic_train=300, synthetic_test=200),
-        model=ModelConfig(model="lenet300", width=0.05),
-        train=TrainConfig(duration="3ep", batch_size=50),
-    )
-    return run_train(config, runs_dir=tmp_path_factory.mktemp("runs"))
 
 
 def test_run_reports_every_measure(trained: TrainingResult, tmp_path: Path) -> None:
