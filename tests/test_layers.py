@@ -21,6 +21,7 @@ PACKAGE = Path(ticketlab.__file__).parent
 LAYERS: dict[str, int] = {
     # leaves: import nothing above themselves
     "__init__": 0, "errors": 0, "registry": 0, "config": 0, "atomic": 0, "seeding": 0, "text": 0, "plotting": 0,
+    "stats": 0,
     "data": 1, "models": 1,
     "masks": 2,
     "pruning": 3, "training": 3, "tickets": 3, "strong": 3, "imc": 3,

@@ -18,7 +18,6 @@ import argparse
 import concurrent.futures
 import dataclasses
 import multiprocessing
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -38,6 +37,7 @@ from ticketlab.report.table import format_table
 from ticketlab.runs import Session
 from ticketlab.runs.lottery_run import LevelRow, LotteryResult, LotteryRunConfig, run_lottery
 from ticketlab.runs.robustness import run_robustness
+from ticketlab.stats import pm, summarise
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
 
@@ -114,7 +114,29 @@ def best_ticket(result: LotteryResult) -> LevelRow:
     return max(pruned, key=lambda row: (row.val_accuracy, row.level))
 
 
-def summarise(scale: Scale, results: dict[tuple[int, int], LotteryResult], robustness: dict[str, dict]) -> str:
+def per_seed(scale: Scale, results: dict[tuple[int, int], LotteryResult],
+             robustness: dict[str, dict]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per data size and seed: every number the README cites (fractions; None where missing)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for (per_class, seed), result in sorted(results.items()):
+        dense, ticket = result.levels[0], best_ticket(result)
+        random = ticket.branches[BRANCH]
+        record: dict[str, Any] = {
+            "dense": dense.test_accuracy, "ticket": ticket.test_accuracy, "random": random.test_accuracy,
+            "test_selected": max(r.test_accuracy_selected_on_test for r in result.levels[1:]),
+            "ticket_level": ticket.level, "ticket_remaining": 1 - ticket.sparsity,
+            "levels": [{"level": r.level, "remaining": 1 - r.sparsity, "trunk": r.test_accuracy,
+                        "random": r.branches[BRANCH].test_accuracy if BRANCH in r.branches else None}
+                       for r in result.levels],
+        }
+        for key, unit in (("dense_c", dense), ("ticket_c", ticket), ("random_c", random)):
+            found = robustness.get(str(Path(unit.run_dir).resolve()))
+            record[key] = None if found is None else found["mean_corrupted_accuracy"]
+        out.setdefault(str(per_class), {})[str(seed)] = record
+    return out
+
+
+def summary_table(scale: Scale, results: dict[tuple[int, int], LotteryResult], robustness: dict[str, dict]) -> str:
     """Markdown: per data size, mean and spread over seeds of dense, best ticket, random-prune."""
     rows = []
     for per_class in scale.per_class:
@@ -141,7 +163,7 @@ def summarise(scale: Scale, results: dict[tuple[int, int], LotteryResult], robus
             continue
         rows.append([
             per_class, seeds, _pm(cells["dense"]), _pm(cells["ticket"]), _pm(cells["random"]),
-            f"{statistics.fmean(cells['remaining']):.1f}", _pm(cells["dense_c"]), _pm(cells["ticket_c"]),
+            f"{summarise(cells['remaining']).mean:.1f}", _pm(cells["dense_c"]), _pm(cells["ticket_c"]),
             _pm(cells["random_c"]), _pm(cells["ticket_test_sel"]),
         ])
     headers = ["per class", "seeds", "dense", "best ticket", "random-prune", "ticket % remaining",
@@ -150,10 +172,8 @@ def summarise(scale: Scale, results: dict[tuple[int, int], LotteryResult], robus
 
 
 def _pm(values: list[float]) -> str:
-    if not values:
-        return "-"
-    spread = f" ± {100 * statistics.pstdev(values):.2f}" if len(values) > 1 else ""
-    return f"{100 * statistics.fmean(values):.2f}{spread}"
+    """Mean ± sample std (%), the 95% t interval for 5 seeds or fewer, the values where they disagree."""
+    return pm(summarise(values)) if values else "-"
 
 
 def _int_list(parser: argparse.ArgumentParser, option: str, text: str) -> tuple[int, ...]:
@@ -208,6 +228,7 @@ def main() -> int:
                   f"training in all  {done['result'].run_dir}", file=sys.stderr)
     training_seconds = time.monotonic() - started
     robustness: dict[str, dict] = {}
+    robustness_seconds = 0.0
     session = Session(device=args.device, cache_data=True)
     for key in points:
         result = results[key]
@@ -215,11 +236,12 @@ def main() -> int:
         for unit in (result.levels[0].run_dir, ticket.run_dir, ticket.branches[BRANCH].run_dir):
             for record in run_robustness(unit, session=session, test_subset=scale.test_subset):
                 robustness[str(Path(record["run_dir"]).resolve())] = record
+                robustness_seconds += float(record.get("wall_seconds", 0.0))
     out.mkdir(parents=True, exist_ok=True)
     settings = group_settings([Path(results[k].run_dir) for k in points])
     plot_lotteries(settings, out / "lottery.png")
     atomic_write_text(out / "lottery.md", markdown_table(settings))
-    table = summarise(scale, results, robustness)
+    table = summary_table(scale, results, robustness)
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_json(out / "summary.json", {
         "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class),
@@ -229,7 +251,12 @@ def main() -> int:
         "lottery_training_seconds": {f"{n}/{s}": results[(n, s)].wall_seconds for n, s in points},
         "wall_seconds": time.monotonic() - started,
         "training_wall_seconds": training_seconds, "jobs": args.jobs, "threads": args.threads,
-        "lotteries": {f"{n}/{s}": results[(n, s)].run_dir for n, s in points},
+        "lotteries": {f"{n}/{s}": Path(results[(n, s)].run_dir).name for n, s in points},
+        # the work: the lotteries' own training seconds and the robustness records' own seconds (a record
+        # found finished keeps the seconds it took), whatever this invocation found cached
+        "work_seconds": sum(r.wall_seconds for r in results.values()) + robustness_seconds,
+        "robustness_seconds": robustness_seconds,
+        "per_seed": per_seed(scale, results, robustness),
     })
     print(table)
     print(f"\nresults in {out}  (wall {time.monotonic() - started:.0f}s)")

@@ -19,7 +19,6 @@ import argparse
 import concurrent.futures
 import multiprocessing
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,8 @@ from ticketlab.runs import Session
 from ticketlab.runs.imc_run import IMCResult, IMCRunConfig, run_imc
 from ticketlab.runs.lottery_run import LevelRow, LotteryRunConfig, run_lottery
 from ticketlab.runs.prune_run import PruneResult, PruneRunConfig, run_prune
+from ticketlab.runs.store import read_json
+from ticketlab.stats import pm, summarise
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
 
@@ -67,7 +68,8 @@ def row(model: str, seed: int, method: str, result: IMCResult | PruneResult | Le
 
 
 def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -> dict[str, Any]:
-    """Every run of one model and seed; returns the rows and the IMC spectrum record."""
+    """Every run of one model and seed; returns the rows, the IMC spectrum record and the
+    wall seconds of the work (each run's own, recorded in its result.json, spectra included)."""
     import torch
 
     torch.set_num_threads(threads)
@@ -76,8 +78,11 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
     rows: list[dict[str, Any]] = []
     picked: dict[str, float] = {}
     spectrum: dict[str, Any] = {}
+    work: dict[str, float] = {}  # run directory -> its own wall seconds
     for keep in ("slow", "fast"):
         result = run_imc(imc_config(model, seed, keep=keep), runs_dir=runs_dir, session=session)
+        work[result.run_dir] = result.wall_seconds
+        work[result.spectrum_dir] = float(read_json(Path(result.spectrum_dir) / "result.json")["wall_seconds"])
         spectrum = {k: getattr(result, k) for k in ("spectrum_dir", "condition_held", "gap", "lipschitz", "d", "spectrum")}
         setting = "picked" if result.condition_held else "no gap: fallback"
         rows.append(row(model, seed, f"IMC-{keep}", result, result.sparsity, setting))
@@ -87,9 +92,11 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
             fixed = run_imc(imc_config(model, seed, keep=keep, budget="fixed", sparsity=sparsity), runs_dir=runs_dir,
                             session=session)
             rows.append(row(model, seed, f"IMC-{keep}", fixed, sparsity, "fixed"))
+            work[fixed.run_dir] = fixed.wall_seconds
     lottery = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                            lottery=LotteryConfig(levels=IMP_LEVELS, prune_fraction=0.5), seed=seed),
                           runs_dir=runs_dir, session=session)
+    work[lottery.run_dir] = lottery.wall_seconds
     for level in lottery.levels[1:]:
         # Global IMP keeps round(0.5^L d) weights: within one weight of the fixed sparsity.
         near = [s for s in FIXED if abs(level.sparsity - s) <= 1.0 / level.total]
@@ -104,18 +111,20 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
                                               pruning=PruneConfig(method=method, quota="igq", sparsity=sparsity),
                                               seed=seed), runs_dir=runs_dir, session=session)
             rows.append(row(model, seed, f"{method}/igq", pruned, sparsity, setting))
+            work[pruned.run_dir] = pruned.wall_seconds
         if setting != "fixed":
             one_shot = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
                                                     lottery=LotteryConfig(levels=1, prune_fraction=sparsity), seed=seed),
                                    runs_dir=runs_dir, session=session)
+            work[one_shot.run_dir] = one_shot.wall_seconds
             level = one_shot.levels[1]
             rows.append(row(model, seed, "IMP (one-shot)", level, sparsity, setting))
-    return {"rows": rows, "spectrum": spectrum, "seconds": time.monotonic() - started}
+    return {"rows": rows, "spectrum": spectrum, "seconds": time.monotonic() - started, "work": sum(work.values())}
 
 
 def mean_pm(values: list[float]) -> str:
-    spread = f" ± {100 * statistics.pstdev(values):.2f}" if len(values) > 1 else ""
-    return f"{100 * statistics.fmean(values):.2f}{spread}"
+    """Mean ± sample std (%), the 95% t interval for 5 seeds or fewer, the values where they disagree."""
+    return pm(summarise(values))
 
 
 def accuracy_table(rows: list[dict[str, Any]]) -> str:
@@ -128,7 +137,7 @@ def accuracy_table(rows: list[dict[str, Any]]) -> str:
     body = []
     for key in lines:
         found = cells[key]
-        effective = statistics.fmean(r["effective_remaining"] for r in found)
+        effective = summarise([r["effective_remaining"] for r in found]).mean
         body.append([*key, len(found), f"{effective:.4g}", mean_pm([r["test_accuracy"] for r in found])])
     return format_table(["model", "setting", "% weights remaining", "method", "seeds", "% effective (mean)",
                          "test accuracy (%)"], body, markdown=True)
@@ -171,6 +180,7 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     spectra: dict[str, dict[str, Any]] = {}
     seconds: dict[str, float] = {}
+    work: dict[str, float] = {}
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
         futures = {pool.submit(run_point, m, s, args.runs_dir, args.threads, args.device): (m, s) for m, s in points}
@@ -180,6 +190,7 @@ def main() -> int:
             rows += done["rows"]
             spectra[f"{m}/{s}"] = done["spectrum"]
             seconds[f"{m}/{s}"] = done["seconds"]
+            work[f"{m}/{s}"] = done["work"]
             print(f"{m} seed {s}: {done['seconds']:.0f}s", file=sys.stderr)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -194,6 +205,8 @@ def main() -> int:
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_text(out / "spectra.md", spectrum_md + "\n")
     atomic_write_json(out / "summary.json", {"rows": rows, "spectra": spectra, "seconds": seconds,
+                                             # the runs' own wall seconds per point: the work, even when cached
+                                             "work_seconds": work,
                                              "wall_seconds": time.monotonic() - started, "jobs": args.jobs,
                                              "threads": args.threads})
     print(spectrum_md, "\n\n", table, sep="")

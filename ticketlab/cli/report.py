@@ -8,7 +8,7 @@ from typing import Any
 
 from ticketlab.atomic import atomic_write_text
 from ticketlab.errors import ConfigError
-from ticketlab.report.experiments import write_experiments_report
+from ticketlab.report.experiments import experiments_root, update_readmes, write_experiments_report
 from ticketlab.report.lottery_report import (
     find_lotteries,
     group_settings,
@@ -18,15 +18,22 @@ from ticketlab.report.lottery_report import (
 
 DESCRIPTION = """\
 Plot and tabulate finished lotteries: test accuracy against the percentage of weights
-remaining (log scale, reversed, from 100 down to 0.1), the IMP trunk against every
-branch, with the mean and standard deviation over lotteries that differ only in seed.
+remaining (log scale, reversed, from 100 down to the sparsest level), the IMP trunk against
+every branch, with the mean and sample standard deviation (n shown; the 95% t interval for
+5 seeds or fewer) over lotteries that differ only in seed.
 
 DIR may be a lottery directory or any folder holding them (e.g. a runs directory).
 Writes lottery.png and lottery.md into --out and prints the table.
 
 With --experiments instead of DIRs: one HTML page (report.html) and the same in Markdown
 (report.md) with every table and plot of the five seed papers' finished experiments, each
-README's comparison with the paper's numbers included (images copied to --out/images).
+README's comparison with the paper's numbers included (images copied to --out/images),
+and each experiment's verdicts counted from its claims table.
+
+With --experiments --readmes: first rewrite the generated blocks of every experiment's README
+(<!-- generated:NAME --> ... <!-- /generated:NAME -->) from its result files, through its
+experiments/<name>/readme.py; add --check to only compare (exit status 1 when one is stale,
+nothing written).
 """
 
 
@@ -36,6 +43,10 @@ def register(commands: Any) -> None:
     parser.add_argument("dirs", nargs="*", metavar="DIR", help="lottery directories, or folders holding them")
     parser.add_argument("--experiments", action="store_true",
                         help="the page of all five experiments (experiments/ of the source checkout) instead")
+    parser.add_argument("--readmes", action="store_true",
+                        help="with --experiments: regenerate the READMEs' generated blocks from the results first")
+    parser.add_argument("--check", action="store_true",
+                        help="with --readmes: write nothing, exit 1 when a README's generated block is stale")
     parser.add_argument("--out", default="report", metavar="DIR",
                         help="where the files go: lottery.png and lottery.md, or report.html and report.md "
                         "(default: report)")
@@ -51,6 +62,16 @@ def handle(args: argparse.Namespace) -> int:
     """Run ``ticketlab report``."""
     if args.experiments == bool(args.dirs):
         raise ConfigError("give lottery DIRs or --experiments, not both and not neither")
+    if (args.readmes and not args.experiments) or (args.check and not args.readmes):
+        raise ConfigError("--readmes needs --experiments, and --check needs --readmes")
+    if args.readmes:
+        stale = update_readmes(experiments_root(), check=args.check)
+        for name in stale:
+            print(f"experiments/{name}/README.md: generated blocks {'out of date' if args.check else 'rewritten'}")
+        if args.check:
+            if not stale:
+                print("every experiment README's generated blocks are current")
+            return 1 if stale else 0
     if args.experiments:
         for path in write_experiments_report(args.out):
             print(path.absolute())

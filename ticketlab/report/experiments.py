@@ -4,6 +4,8 @@
 :func:`write_experiments_report` gathers what they wrote). Each lives in
 ``experiments/<name>/`` of a source checkout: a driver (``run.py``, or a sweep file), a
 README that sets our numbers beside the paper's, and ``results*/`` with tables and plots.
+An experiment's ``readme.py`` (see :mod:`ticketlab.report.readme_blocks`) generates the
+README's tables and its claims table from the results; the page counts the verdicts.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import ticketlab
 from ticketlab.atomic import atomic_write_text
 from ticketlab.errors import ConfigError
 from ticketlab.report.markdown_html import markdown_to_html
+from ticketlab.report.readme_blocks import experiment_claims, update_readme, verdict_counts
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,22 @@ def result_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("results*") if p.is_dir() and any(p.iterdir()))
 
 
+def update_readmes(root: Path, *, check: bool = False) -> list[str]:
+    """Regenerate (or with ``check`` only compare) the generated blocks of every experiment's
+    README that has a ``readme.py``; returns the names of those that were stale."""
+    return [name for name in EXPERIMENTS if update_readme(root / name, check=check)]
+
+
+def verdict_line(folder: Path) -> str:
+    """The page's line under an experiment's heading: its verdicts counted, or why there are none."""
+    claims = experiment_claims(folder) if folder.is_dir() else None
+    if claims is None:
+        return "Verdicts: none generated yet (the experiment has no readme.py with a claims table)."
+    return f"Verdicts over {len(claims)} claims of the paper: {verdict_counts(claims)} (the table at the end)."
+
+
+TITLE = "ticketlab: the five seed papers, claim by claim"
+
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.85rem; display: block; overflow-x: auto; }
@@ -85,6 +104,7 @@ pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; }
 nav a { margin-right: 1rem; }
 section { border-top: 2px solid #ddd; margin-top: 2rem; }
 .missing { color: #a00; }
+.verdicts { font-weight: bold; }
 """
 
 
@@ -95,7 +115,7 @@ def write_experiments_report(out: str | Path, root: Path | None = None) -> list[
     out = Path(out)
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
-    md_parts = ["# ticketlab: the five seed papers, reproduced\n"]
+    md_parts = [f"# {TITLE}\n"]
     html_parts = []
     nav = []
     for exp in EXPERIMENTS.values():
@@ -115,7 +135,9 @@ def write_experiments_report(out: str | Path, root: Path | None = None) -> list[
         heading = f"Seed {exp.seed}: {exp.title}"
         nav.append(f'<a href="#{exp.name}">{html.escape(exp.name)}</a>')
         body = [f'<section id="{exp.name}"><h1>{html.escape(heading)}</h1>']
-        md = [f"\n## {heading}\n"]
+        verdicts = verdict_line(folder)
+        body.append(f'<p class="verdicts">{html.escape(verdicts)}</p>')
+        md = [f"\n## {heading}\n", f"{verdicts}\n"]
         if readme.exists():
             text = readme.read_text(encoding="utf-8").split("\n", 1)[-1]  # its own title is replaced
             body.append(markdown_to_html(text, link))
@@ -145,7 +167,7 @@ def write_experiments_report(out: str | Path, root: Path | None = None) -> list[
         md_parts.append("\n".join(md))
     page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<title>ticketlab: experiments</title>"
-            f"<style>{STYLE}</style></head><body><h1>ticketlab: the five seed papers, reproduced</h1>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(TITLE)}</h1>"
             f"<nav>{''.join(nav)}</nav>\n" + "\n".join(html_parts) + "\n</body></html>\n")
     written = [out / "report.html", out / "report.md"]
     atomic_write_text(written[0], page)

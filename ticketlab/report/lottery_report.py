@@ -14,6 +14,7 @@ from ticketlab.config import canonical_json, from_dict, to_dict
 from ticketlab.errors import ConfigError
 from ticketlab.runs.lottery_run import LevelRow, LotteryResult, LotteryRunConfig
 from ticketlab.runs.store import read_json
+from ticketlab.stats import pm, sample_std, summarise
 from ticketlab.text import format_table, percent
 
 TRUNK = "IMP (trunk)"
@@ -84,7 +85,8 @@ def _flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[dict[str, Any]]]:
-    """Per line (trunk, each branch): per level the mean % remaining, mean and std of ``metric``, seeds."""
+    """Per line (trunk, each branch): per level the mean % remaining, the mean, sample std and
+    per-seed values of ``metric``, and the number of seeds."""
     lines: dict[str, dict[int, list[LevelRow]]] = defaultdict(lambda: defaultdict(list))
     for result in setting.results:
         for row in result.levels:
@@ -105,7 +107,8 @@ def curves(setting: Setting, metric: str = "test_accuracy") -> dict[str, list[di
                 # None where the model has a module the effective pass cannot analyse.
                 "effective_remaining": _effective_remaining(rows),
                 "mean": statistics.fmean(values) if values else None,
-                "std": statistics.pstdev(values) if len(values) > 1 else 0.0,
+                "std": sample_std(values) if len(values) > 1 else 0.0,  # ddof = 1
+                "values": values,
                 "seeds": len(values),
                 "corrupted": statistics.fmean(corrupted) if corrupted else None,
             })
@@ -148,7 +151,9 @@ def markdown_table(settings: Sequence[Setting], metric: str = "test_accuracy") -
                     row.append(percent(match[0]["corrupted"]) if match else "-")
             rows.append(row)
         seeds = max(p["seeds"] for p in lines[TRUNK])
-        parts.append(f"### {setting.label} ({seeds} seed{'s' * (seeds != 1)}, {metric})\n\n"
+        legend = ("" if seeds < 2 else "; mean ± sample std" + " [95% t interval]" * (seeds <= 5)
+                  + ", the seeds' values where they span over 5 points")
+        parts.append(f"### {setting.label} ({seeds} seed{'s' * (seeds != 1)}, {metric}{legend})\n\n"
                      + format_table(headers, rows, markdown=True))
     return "\n\n".join(parts) + "\n"
 
@@ -160,30 +165,39 @@ def _remaining(value: float | None) -> str:
 def _cell(point: dict[str, Any]) -> str:
     if point["mean"] is None:
         return "-"
-    spread = f" ± {100 * point['std']:.2f}" if point["seeds"] > 1 else ""
-    return f"{100 * point['mean']:.2f}{spread}"
+    return pm(summarise(point["values"]))
 
 
 def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_accuracy") -> Path:
-    """Accuracy against % of weights remaining (log x, reversed, 100 to 0.1), one panel per setting."""
+    """Accuracy against % of weights remaining (log x, reversed), one panel per setting."""
+    return plot_curve_panels([(s.label, curves(s, metric)) for s in settings], path, metric)
+
+
+TICKS = (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
+
+
+def plot_curve_panels(panels: Sequence[tuple[str, dict[str, list[dict[str, Any]]]]], path: Path,
+                      metric: str = "test_accuracy") -> Path:
+    """One panel per (label, :func:`curves` output): mean ± sample std against % remaining; the
+    x axis (log, reversed: dense on the left) stops just past the sparsest point."""
     from ticketlab.plotting import save_figure
     from ticketlab.report.plots import panel_grid
 
-    fig, axes = panel_grid(len(settings))
-    for ax, setting in zip(axes, settings):
-        lines = curves(setting, metric)
+    fig, axes = panel_grid(len(panels))
+    for ax, (label, lines) in zip(axes, panels):
         for name in [TRUNK, *sorted(n for n in lines if n != TRUNK)]:
             points = [p for p in lines[name] if p["mean"] is not None]
             ax.errorbar([p["remaining"] for p in points], [100 * p["mean"] for p in points],
                         yerr=[100 * p["std"] for p in points], marker="o", markersize=3, capsize=2, label=name)
-        lowest = min(p["remaining"] for p in lines[TRUNK])
+        lowest = min(p["remaining"] for points in lines.values() for p in points) / 1.15
         ax.set_xscale("log")
-        ax.set_xlim(100 * 1.15, min(0.1, lowest) / 1.15)  # reversed: dense on the left
-        ticks = [t for t in (100, 10, 1, 0.1, 0.01, 0.001) if t >= min(0.1, lowest) / 1.15]
+        ax.set_xlim(100 * 1.15, lowest)
+        ticks = [t for t in TICKS if t >= lowest]
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.minorticks_off()
         ax.set_xlabel("% of prunable weights remaining")
-        ax.set_title(setting.label, fontsize="small")
+        ax.set_title(label, fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel(f"{metric.replace('_', ' ')} (%)")
+    axes[0].set_ylabel(f"{metric.replace('_', ' ')} (%, mean ± sample std)")
     axes[0].legend(fontsize="small")
     return save_figure(fig, path)

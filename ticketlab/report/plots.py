@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.plotting import pyplot, save_figure  # experiments/cunha2022/run.py imports both from here
+from ticketlab.stats import sample_std
 
 Row = dict[str, Any]
 
@@ -30,7 +31,7 @@ def _finite(value: Any) -> bool:
 
 
 def mean_curves(rows: Iterable[Row], x_key: str, y_key: str, line_key: str, group_key: str) -> dict[Any, list[tuple[float, float, float]]]:
-    """Per line: (mean x, mean y, std y) for every group of rows (e.g. seeds of one point)."""
+    """Per line: (mean x, mean y, sample std y) for every group of rows (e.g. seeds of one point)."""
     groups: dict[tuple[Any, Any], list[Row]] = defaultdict(list)
     for row in rows:
         if _finite(row.get(x_key)) and _finite(row.get(y_key)):
@@ -38,7 +39,7 @@ def mean_curves(rows: Iterable[Row], x_key: str, y_key: str, line_key: str, grou
     curves: dict[Any, list[tuple[float, float, float]]] = defaultdict(list)
     for (line, _), members in groups.items():
         xs, ys = [m[x_key] for m in members], [m[y_key] for m in members]
-        spread = statistics.pstdev(ys) if len(ys) > 1 else 0.0
+        spread = sample_std(ys) if len(ys) > 1 else 0.0
         curves[line].append((statistics.fmean(xs), statistics.fmean(ys), spread))
     return {line: sorted(points) for line, points in curves.items()}
 
