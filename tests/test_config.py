@@ -156,3 +156,27 @@ def test_every_field_has_help() -> None:
 def test_invalid_configs_raise_config_error(make, message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+def test_an_always_hashed_field_names_the_run_even_at_its_default() -> None:
+    import dataclasses
+
+    from ticketlab.config import option
+
+    @dataclasses.dataclass(frozen=True)
+    class Old:
+        a: int = option(1, "a")
+
+    @dataclasses.dataclass(frozen=True)
+    class Quiet:
+        a: int = option(1, "a")
+        b: float = option(0.5, "b")
+
+    @dataclasses.dataclass(frozen=True)
+    class Loud:
+        a: int = option(1, "a")
+        b: float = option(0.5, "b", always_hashed=True)
+
+    assert non_default_dict(Quiet()) == non_default_dict(Old()) == {}
+    assert non_default_dict(Loud()) == {"b": 0.5}
+    assert config_hash(Loud(), "k") != config_hash(Old(), "k") == config_hash(Quiet(), "k")

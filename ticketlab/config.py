@@ -4,7 +4,8 @@ Every concern defines its own frozen dataclass with :func:`option` fields (the h
 string lives next to the field, so the CLI generated from it cannot drift). A run's
 directory is named by :func:`config_hash`: the SHA-256 of the canonical JSON of the
 fields that differ from their defaults, so adding a field with a default never renames
-old runs. Changing a default does, on purpose: ``tests/test_config_hash.py`` pins both.
+old runs, unless the field is ``always_hashed`` (its default changes what runs compute).
+Changing a default renames, on purpose: ``tests/runs/test_run_hashes.py`` pins names.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def option(
     metavar: str | None = None,
     cli: bool = True,
     strict: bool = True,
+    always_hashed: bool = False,
 ) -> Any:
     """A dataclass field with CLI metadata.
 
@@ -48,11 +50,13 @@ def option(
     same field; ``cli=False`` hides the field from the generated parser (a command then
     sets it some other way); ``strict=False`` lists the choices in the help without making
     argparse enforce them (the config then checks its values itself). A tuple-valued field
-    becomes a repeatable flag.
+    becomes a repeatable flag. ``always_hashed`` names the run directory by the field even
+    at its default: for a field added with a default that changes what a run computes, so
+    that directories written before it are not taken for runs of the new default.
     """
     metadata = {
         "help": help, "choices": choices, "flag": flag, "aliases": tuple(aliases), "metavar": metavar, "cli": cli,
-        "strict": strict,
+        "strict": strict, "always_hashed": always_hashed,
     }
     if isinstance(default, (list, dict, set)):
         raise TypeError("configs are frozen: use a tuple or a string, not a mutable default")
@@ -107,7 +111,7 @@ def non_default_dict(config: Any) -> dict[str, Any]:
                 out[field.name] = inner
             continue
         default = _default_of(field)
-        if _plain(value) != _plain(default):
+        if _plain(value) != _plain(default) or field.metadata.get("always_hashed"):
             out[field.name] = _plain(value)
     return out
 

@@ -33,7 +33,9 @@ PINNED = {
     "target-d83a057576905af9": lambda: TargetRunConfig(anneal=AnnealConfig(density=0.1, scope="global")),
     "imc-ad3b2c166ee3ba82": lambda: IMCRunConfig(),
     "imc-spectrum-3f59cb3827f7ff57": lambda: IMCRunConfig(train=TrainConfig(batch_size=64)).spectrum_run(),
-    "strong-adadf2533caa9ce8": lambda: StrongRunConfig(
+    # Renamed on purpose by --rescale (issue 15): the construction changed, and rescale is
+    # always hashed so that directories built before it are not read as its results.
+    "strong-ee04f66e1ba4a7c0": lambda: StrongRunConfig(
         "0123456789abcdef", "level-2", StrongConfig(construction="burkholz-2l", n=20), 3
     ),
 }

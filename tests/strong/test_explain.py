@@ -108,3 +108,21 @@ def test_cli_explain_matches_the_plain_run(cli, trained: TrainingResult, tmp_pat
     on_disk = json.loads((Path(with_["run_dir"]) / "result.json").read_text())
     assert on_disk["explain"] == section
     assert "outside range" in explained.err and "near edge" in explained.err
+
+
+def test_center_and_width_are_the_mean_and_std_of_all_subset_sums() -> None:
+    import itertools
+
+    sums = [sum(c for c, keep in zip((0.25, 0.5, -0.5), bits, strict=True) if keep)
+            for bits in itertools.product((0, 1), repeat=3)]
+    mean, std = float(np.mean(sums)), float(np.std(sums))  # brute force over the 8 subsets
+    reach = Reach.of(CANDIDATES, torch.ones(CANDIDATES.shape, dtype=torch.bool), 1.0)
+    assert torch.allclose(reach.center, torch.full((2, 2), mean, dtype=torch.float64))
+    assert torch.allclose(reach.width, torch.full((2, 2), std, dtype=torch.float64))
+    (row,) = explain([record()], worst=1)
+    assert row["worst"][0]["z"] == pytest.approx((3.0 - mean) / std)
+    assert row["max_abs_z"] == pytest.approx((3.0 - mean) / std)
+    # In weight units: a part of scale -2 approximates -2 w, so its range and spread halve.
+    halved = Reach.of(CANDIDATES, torch.ones(CANDIDATES.shape, dtype=torch.bool), -2.0)
+    assert torch.allclose(halved.center, torch.full((2, 2), -mean / 2, dtype=torch.float64))
+    assert torch.allclose(halved.width, torch.full((2, 2), std / 2, dtype=torch.float64))

@@ -49,8 +49,10 @@ def strong(target_dir: Path, runs_dir: Path, n: int) -> list[str]:
             "--json", "--quiet", "--error-examples", "50"]
 
 
-def hand_errors(ticket: dict[str, torch.Tensor], target: dict[str, torch.Tensor]) -> dict[str, float]:
-    """Per target tensor, max |w - w_hat| / max |w|, with w_hat read off the ticket by hand.
+def hand_errors(ticket: dict[str, torch.Tensor], target: dict[str, torch.Tensor], rescaling: dict[str, dict[str, float]]
+                ) -> dict[str, float]:
+    """Per target tensor, max |w - w_hat| / max |w|, with w_hat read off the ticket by hand
+    and divided by the factor the target layer was rescaled by (result.json's rescaling).
 
     Source module 1, 3, 5 replaces fc1, fc2, fc3 by ``combine @ act(expand @ x + bias)``
     whose copies each read one input: ``expand`` (rows, C) keeps one weight per row, the
@@ -65,8 +67,9 @@ def hand_errors(ticket: dict[str, torch.Tensor], target: dict[str, torch.Tensor]
         expand, bias, combine = (ticket[f"{index}.{key}"] for key in ("0.weight", "0.bias", "2.weight"))
         weight, target_bias = target[f"{layer}.weight"], target[f"{layer}.bias"]
         parts = [combine @ expand.clamp(min=0)] + ([combine @ expand.clamp(max=0)] if layer == "fc1" else [])
+        parts = [p / rescaling["weight"][layer] for p in parts]
         errors[f"{layer}.weight"] = max(float((p - weight).abs().max()) for p in parts) / float(weight.abs().max())
-        bias_hat = combine @ bias.clamp(min=0)
+        bias_hat = combine @ bias.clamp(min=0) / rescaling["bias"][layer]
         errors[f"{layer}.bias"] = float((bias_hat - target_bias).abs().max()) / float(target_bias.abs().max())
     return errors
 
@@ -96,7 +99,9 @@ def test_a_registered_construction_runs_through_the_command_line(
     assert source["1.0.weight"].shape == (36 * 4 * n + 2 * n, 36)
     assert source["3.0.weight"].shape == (15 * 2 * n + 2 * n, 15)
 
-    expected = hand_errors(ticket, target)
+    factors = result["rescaling"]
+    assert factors["weight"]["fc1"] != 1.0  # the target was rescaled, so dividing back matters
+    expected = hand_errors(ticket, target, factors)
     reported = {row["tensor"]: row["max_rel_error"] for row in result["weight_errors"]}
     assert list(reported) == list(expected)  # fc1.weight, fc1.bias, fc2.weight, ...
     for tensor, error in expected.items():

@@ -61,6 +61,16 @@ class StrongConfig:
     linear_scale: float = option(
         0.01, "tanh/sigmoid networks: scale of the weights feeding a linearised activation", metavar="S"
     )
+    rescale: float = option(
+        0.4,
+        "relu and leaky-relu targets: before building, rescale the target into an equivalent network (a layer's "
+        "weights times c > 0, the next layer's times 1/c) whose approximated layers have their largest weight at "
+        "this many standard deviations of their candidates' subset sums, where random subset sums are dense; "
+        "errors are reported in the original target's coordinates. 0: build the target as trained (tanh targets "
+        "always are)",
+        metavar="K",
+        always_hashed=True,
+    )
     explain: bool = option(
         False,
         "diagnose the weight errors: per tensor, the error quantiles over entries, the worst entries with the "
@@ -77,6 +87,8 @@ class StrongConfig:
             raise ConfigError("--solver smallest needs --eps >= 0")
         if self.solver != "smallest" and self.eps is not None:
             raise ConfigError("--eps only applies to --solver smallest")
+        if self.rescale < 0:
+            raise ConfigError(f"--rescale must be >= 0 (0 turns it off), got {self.rescale}")
         if self.test_examples is not None and self.test_examples < 1:
             raise ConfigError(f"--test-examples must be at least 1, got {self.test_examples}")
         if self.error_examples < 1:
@@ -123,6 +135,9 @@ class StrongResult(RunResult):
     solve_seconds: float = 0.0
     torch_threads: int = 1
     explain: list[dict[str, Any]] | None = None
+    # The factors the target was rescaled by before it was built (per layer, weight and
+    # bias); None where it was built as trained.
+    rescaling: dict[str, dict[str, float]] | None = None
 
 
 def strong_config_for(target: str | Path, strong: StrongConfig, seed: int = 0) -> StrongRunConfig:
@@ -150,7 +165,8 @@ def build_ticket(job: Job[StrongRunConfig]) -> StrongResult:
     shape = data.info.image_shape
     session.log(f"constructing {strong.construction} with n={strong.n} for {unit}")
     built = construct(model, shape, construction=strong.construction, n=strong.n, solver=strong.solver,
-                      eps=strong.eps, layers=strong.layers, seed=job.config.seed, linear_scale=strong.linear_scale)
+                      eps=strong.eps, layers=strong.layers, seed=job.config.seed, linear_scale=strong.linear_scale,
+                      rescale=strong.rescale)
     count = strong.test_examples or int(data.test.y.shape[0])
     test_x, test_y = data.test.x[:count].cpu(), data.test.y[:count].cpu()
     error_x = test_x[: strong.error_examples]
@@ -187,6 +203,8 @@ def build_ticket(job: Job[StrongRunConfig]) -> StrongResult:
         wall_seconds=time.monotonic() - job.started,
         torch_threads=torch.get_num_threads(),
         explain=explain(built.approximations) if strong.explain else None,
+        rescaling=None if built.rescaling is None else {"weight": built.rescaling.weight,
+                                                        "bias": built.rescaling.bias},
     ))
 
 
@@ -215,16 +233,19 @@ def _explain_tables(rows: list[dict[str, Any]]) -> list[str]:
         return "-" if value is None else f"{value:,}"
 
     tensors = format_table(
-        ["tensor", "instances", "median rel", "p99 rel", "max rel", "outside range", "near edge"],
+        ["tensor", "instances", "median rel", "p99 rel", "max rel", "outside range", "near edge", "max |z|"],
         [[r["tensor"], f"{r['entries'] * r['copies']:,}", f"{r['median_rel_error']:.3g}", f"{r['p99_rel_error']:.3g}",
-          f"{r['max_rel_error']:.3g}", count(r["outside"]), count(r["near_edge"])] for r in rows])
+          f"{r['max_rel_error']:.3g}", count(r["outside"]), count(r["near_edge"]),
+          f"{r['max_abs_z']:.2f}" if "max_abs_z" in r else "-"] for r in rows])
     worst = []
     for r in rows:
         for item in r["worst"][:3]:
-            reach = (f"[{item['low']:.3g}, {item['high']:.3g}]", f"{item['spread']:.3g}") if "low" in item else ("-", "-")
+            reach = ((f"[{item['low']:.3g}, {item['high']:.3g}]", f"{item['spread']:.3g}", f"{item['z']:.2f}")
+                     if "low" in item else ("-", "-", "-"))
             worst.append([r["tensor"], f"{item['copy']}:{tuple(item['index'])}", f"{item['target']:.4g}",
                           f"{item['estimate']:.4g}", f"{item['rel_error']:.3g}", *reach])
-    entries = format_table(["tensor", "copy:entry", "target", "estimate", "rel error", "reachable", "spread"], worst)
+    entries = format_table(["tensor", "copy:entry", "target", "estimate", "rel error", "reachable", "spread", "z"],
+                           worst)
     return [tensors, entries]
 
 

@@ -3,7 +3,10 @@ masked forward pass approximates a trained target (seeds 000 and 001).
 
 ``construct(target, input_shape, construction=..., n=...)`` traces the target, draws the
 random source network from ``seed`` (before looking at any target weight), and solves
-one random subset-sum instance per target weight to choose the mask. Constructions are
+one random subset-sum instance per target weight to choose the mask. With ``rescale``
+> 0 (ReLU and leaky-ReLU targets) the target is first replaced by an equivalent one
+whose layers sit where the candidates reach them best (:mod:`ticketlab.strong.rescale`);
+errors are reported in the original target's coordinates. Constructions are
 registered in ``CONSTRUCTIONS``:
 
 - ``cunha``: every conv and linear layer becomes a 1x1 expansion with n copies per input
@@ -30,9 +33,10 @@ from ticketlab.registry import Registry
 from ticketlab.seeding import generator
 from ticketlab.strong.assemble import Assembly, Replacement, assemble, masked_copy
 from ticketlab.strong.record import LayerApproximation
+from ticketlab.strong.rescale import Rescaling, apply, balance
 from ticketlab.strong.source import Draw
 from ticketlab.strong.subset_sum import solve_subset_sum
-from ticketlab.strong.target import Affine, Op, network_activation, trace_target
+from ticketlab.strong.target import Affine, Op, affine_layers, network_activation, trace_target
 from ticketlab.strong.two_layer import approximate_two_layer
 
 
@@ -50,6 +54,9 @@ class Construction:
     # Per target op, the source channels that carry its output (burkholz-l1 keeps several
     # copies of every unit plus constants); empty or None: the activations coincide.
     readouts: list[Tensor | None] = field(default_factory=list)
+    # The factors the target was rescaled by (the source's activation after top-level op k
+    # is ``rescaling.after_op[k]`` times the target's); None: not rescaled.
+    rescaling: Rescaling | None = None
 
     @property
     def ticket_nonzeros(self) -> int:
@@ -89,25 +96,81 @@ def construct(
     seed: int = 0,
     nonnegative_input: bool = False,
     linear_scale: float = 0.01,
+    rescale: float = 0.4,
 ) -> Construction:
     """Approximate ``target`` (a trained model, used in eval mode) by a pruned random network.
 
     ``layers``: which target layers to approximate: all, conv, linear, or a comma list
     of layer names; the others keep their trained weights. ``nonnegative_input`` says
     the data is >= 0 (raw pixels), which halves the first layer's copies for ReLU.
+    ``rescale``: put each approximated layer's largest weight at this many widths of its
+    candidates' subset sums (0: build the target as trained; tanh targets always are).
     """
     builder = CONSTRUCTIONS.get(construction)
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
+    if rescale < 0:
+        raise ConfigError(f"--rescale must be >= 0 (0 turns it off), got {rescale}")
     ops = trace_target(target.eval())
-    options = Options(n, _solver(solver, eps), Draw(generator(seed, "source", construction, n)),
-                      _selection(layers, ops), nonnegative_input, linear_scale)
+    selection = _selection(layers, ops)
     example = torch.zeros(1, *input_shape, dtype=torch.float64)
+
+    def options(solve: Callable[[Tensor, Tensor], Tensor]) -> Options:
+        # A fresh generator from the same seed: every pass draws the same source network.
+        return Options(n, solve, Draw(generator(seed, "source", construction, n)), selection, nonnegative_input,
+                       linear_scale)
+
     started = time.perf_counter()
-    assembly = builder(ops, example, options)
+    rescaling = None
+    built_ops = ops
+    if rescale > 0 and network_activation(ops).piecewise_linear:
+        weights, biases = _preferred(builder(ops, example, options(_greedy)).approximations, rescale)
+        rescaling = balance(ops, weights, biases)
+        built_ops = apply(ops, rescaling)
+    assembly = builder(built_ops, example, options(_solver(solver, eps)))
     seconds = time.perf_counter() - started
-    return Construction(construction, ops, assembly.network, assembly.mask, assembly.approximations,
-                        assembly.random_parameters, seconds, assembly.readouts)
+    approximations = assembly.approximations
+    if rescaling is not None:
+        originals = {layer.name: layer for layer in affine_layers(ops)}
+        approximations = [record.unscaled(originals[record.name].weight, originals[record.name].bias,
+                                          rescaling.weight[record.name], rescaling.bias[record.name])
+                          for record in approximations]
+    return Construction(construction, ops, assembly.network, assembly.mask, approximations,
+                        assembly.random_parameters, seconds, assembly.readouts, rescaling)
+
+
+def _greedy(targets: Tensor, candidates: Tensor) -> Tensor:
+    """Largest candidates first, each kept when it brings the sum closer: a rough subset in
+    O(n) vector steps. The first pass only draws the source and records what candidates
+    reach; this gives the values it carries forward (burkholz-l1's constants) their size."""
+    count, n = candidates.shape
+    order = candidates.abs().argsort(dim=1, descending=True)
+    rows = torch.arange(count)
+    sums = torch.zeros(count, dtype=candidates.dtype)
+    mask = torch.zeros(candidates.shape, dtype=torch.bool)
+    for j in range(n):
+        value = candidates[rows, order[:, j]]
+        better = (sums + value - targets).abs() < (sums - targets).abs()
+        sums = torch.where(better, sums + value, sums)
+        mask[rows, order[:, j]] = better
+    return mask
+
+
+def _preferred(records: list[LayerApproximation], rescale: float) -> tuple[dict[str, float], dict[str, float]]:
+    """Per layer, the weight factor and the bias factor that put its largest |w| (resp. |b|)
+    at ``rescale`` median widths of its candidates' subset sums."""
+    weights: dict[str, float] = {}
+    biases: dict[str, float] = {}
+    for record in records:
+        for target, reach, found in ((record.weight, record.weight_reach, weights),
+                                     (record.bias, record.bias_reach, biases)):
+            largest = 0.0 if target is None else float(target.abs().max())
+            if not reach or largest == 0.0:
+                continue
+            width = float(torch.cat([r.width.flatten() for r in reach]).median())
+            if width > 0.0:
+                found[record.name] = rescale * width / largest
+    return weights, biases
 
 
 def _solver(name: str, eps: float | None) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

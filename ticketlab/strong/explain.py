@@ -5,7 +5,10 @@ Every target entry w is approximated by a subset sum of its n random candidates 
 instance per entry and per copy/part, see :class:`~ticketlab.strong.record.Reach`), so
 its estimate lies in [sum of the negative candidates, sum of the positive ones]. An entry
 outside that range has an error of at least its distance to the range, whatever the
-solver does; an entry near an edge has few subsets close to it. :func:`explain` reports,
+solver does; an entry near an edge has few subsets close to it. More generally the 2^n
+subset sums crowd around their mean (``center``) with standard deviation ``width``, so
+an entry's distance from the center in widths (``z``) says how sparse the sums near it
+are. :func:`explain` reports,
 per approximated weight tensor, the error distribution over entries, the worst entries
 with their reachable range and candidates' spread, and how many entries fall outside or
 near the edge of their range.
@@ -36,7 +39,8 @@ def explain(approximations: list[LayerApproximation], *, worst: int = WORST, edg
 
     An *instance* is one entry of one estimate (copy or part): errors, quantiles and counts
     are over instances. ``outside``: the target lies outside [low, high]; ``near_edge``:
-    inside, within ``edge`` times (high - low) of an edge. Relative errors divide by max|w|
+    inside, within ``edge`` times (high - low) of an edge; ``max_abs_z`` the farthest entry
+    from its subset sums' center, in widths. Relative errors divide by max|w|
     (1 for an all-zero w), as ``max_rel_weight_error`` does.
     """
     return [_tensor(record, worst, edge) for record in approximations]
@@ -65,11 +69,15 @@ def _tensor(record: LayerApproximation, worst: int, edge: float) -> dict[str, An
         "outside": None,
         "near_edge": None,
     }
-    low = high = spread = gap = None
+    low = high = spread = gap = z = None
     if record.weight_reach:
         low = torch.stack([r.low for r in record.weight_reach])
         high = torch.stack([r.high for r in record.weight_reach])
         spread = torch.stack([r.spread for r in record.weight_reach])
+        width = torch.stack([r.width for r in record.weight_reach])
+        z = (targets - torch.stack([r.center for r in record.weight_reach])) / width.clamp(min=1e-300)
+        row["median_width"] = float(width.median())
+        row["max_abs_z"] = float(z.abs().max())
         below, above = low - targets, targets - high
         gap = torch.maximum(below, above).clamp(min=0)
         outside = (below > 0) | (above > 0)
@@ -89,9 +97,9 @@ def _tensor(record: LayerApproximation, worst: int, edge: float) -> dict[str, An
             "error": float(errors[where]),
             "rel_error": float(errors[where]) / scale,
         }
-        if low is not None and high is not None and spread is not None and gap is not None:
+        if low is not None and high is not None and spread is not None and gap is not None and z is not None:
             item.update(low=float(low[where]), high=float(high[where]), spread=float(spread[where]),
-                        gap=float(gap[where]))
+                        gap=float(gap[where]), z=float(z[where]))
         rows.append(item)
     row["worst"] = rows
     return row

@@ -187,8 +187,7 @@ class LPlusOne:
             chosen, estimate, reach = self.solve_part(op.weight, weights, part, out_copies)
             mask |= chosen
             weight_estimates += estimate.unbind(1)  # (out, copies, in, ...): one estimate per output copy
-            weight_reach += [Reach(low, high, spread) for low, high, spread
-                             in zip(reach.low.unbind(1), reach.high.unbind(1), reach.spread.unbind(1), strict=True)]
+            weight_reach += reach.unbind(1)
             if linearised and self.activation.at_zero():
                 picked = (weights * chosen)[: out_units * out_copies].flatten(1).sum(dim=1)
                 offsets += picked.view(out_units, out_copies) * self.activation.at_zero()
@@ -196,6 +195,7 @@ class LPlusOne:
             raise ConfigError(f"{op.name}: a linearised {self.activation.name} meets zero padding in the first layer")
         tap = safe_tap(op, tuple(x.shape[-2:])) if kernel else ()
         bias_estimates: list[Tensor] = []
+        bias_reach: list[Reach] = []
         if op.bias is not None:
             candidates = weights[(slice(0, out_units * out_copies), layout.constants, *tap)] * layout.values
             targets = (op.bias[:, None] - offsets).flatten()
@@ -203,12 +203,14 @@ class LPlusOne:
             mask[(slice(0, out_units * out_copies), layout.constants, *tap)] |= picked
             sums = (candidates * picked).sum(dim=1).view(out_units, out_copies)
             bias_estimates += (sums + offsets).unbind(1)
+            per_copy = candidates.view(out_units, out_copies, -1)
+            bias_reach += Reach.of(per_copy, torch.ones_like(per_copy, dtype=torch.bool), 1.0).unbind(1)
         values = torch.zeros(constants_out, dtype=torch.float64)
         if constants_out and not zero_constants:
             values = self.carry_constants(weights, mask, layout, out_units * out_copies, tap)
         self.first_done = True
         self.approximations.append(LayerApproximation(op.name, op.weight, op.bias, weight_estimates, bias_estimates,
-                                                      weight_reach))
+                                                      weight_reach, bias_reach))
         new_layout = Layout.canonical(out_units, out_copies, constants_out, values)
         return layer, {"weight": mask}, new_layout
 

@@ -48,7 +48,8 @@ def output_errors(construction: Construction, batches: Iterable[Tensor]) -> list
 
     Rows are reported for operations that end a block (the last op before the next
     layer), so a layer's row includes its activation and pooling. Where the source keeps
-    several copies of every unit (burkholz-l1), the first copy of each is compared.
+    several copies of every unit (burkholz-l1), the first copy of each is compared; where
+    the target was rescaled, the source's activations are divided by their factor.
     """
     ops = construction.target_ops
     ticket = construction.ticket()
@@ -68,6 +69,8 @@ def output_errors(construction: Construction, batches: Iterable[Tensor]) -> list
                 position += 1
             readout = construction.readouts[k] if construction.readouts else None
             carried = source if readout is None else source.index_select(1, readout.to(source.device))
+            if construction.rescaling is not None:
+                carried = carried / construction.rescaling.after_op[k]
             diff[k] = max(diff[k], float((target - carried).abs().max()))
             scale[k] = max(scale[k], float(target.abs().max()))
     rows = []

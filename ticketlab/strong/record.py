@@ -21,12 +21,17 @@ class Reach:
     Entry e's estimate is a subset sum of its candidates (divided by the part's scale), so
     it lies in [low, high]: the sums of its negative and of its positive candidates.
     ``spread`` is the candidates' standard deviation (population, over real candidates).
-    All three are shaped like the layer's weight.
+    ``center`` and ``width`` are the mean and standard deviation of the sum over all 2^m
+    subsets (exactly sum(a) / 2 and sqrt(sum(a^2)) / 2): the subset sums crowd around
+    ``center``, so a target many widths away from it has few sums near it. All are
+    shaped like the layer's weight.
     """
 
     low: Tensor
     high: Tensor
     spread: Tensor
+    center: Tensor
+    width: Tensor
 
     @staticmethod
     def of(candidates: Tensor, valid: Tensor, scale: float) -> Reach:
@@ -39,7 +44,19 @@ class Reach:
         variance = (torch.where(valid, values - mean.unsqueeze(-1), torch.zeros((), dtype=values.dtype)) ** 2
                     ).sum(dim=-1) / count
         low, high = (negative, positive) if scale > 0 else (positive, negative)
-        return Reach(low, high, variance.sqrt() / abs(scale))
+        center = values.sum(dim=-1) / (2 * scale)
+        width = values.pow(2).sum(dim=-1).sqrt() / (2 * abs(scale))
+        return Reach(low, high, variance.sqrt() / abs(scale), center, width)
+
+    def scaled(self, factor: float) -> Reach:
+        """The same reach in units ``factor`` times smaller (``factor`` > 0)."""
+        return Reach(self.low / factor, self.high / factor, self.spread / factor, self.center / factor,
+                     self.width / factor)
+
+    def unbind(self, dim: int) -> list[Reach]:
+        """One Reach per index along ``dim`` (e.g. per output copy)."""
+        fields = (self.low, self.high, self.spread, self.center, self.width)
+        return [Reach(*parts) for parts in zip(*(f.unbind(dim) for f in fields), strict=True)]
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,8 @@ class LayerApproximation:
     # One Reach per weight estimate (same order), where the construction records its
     # subset-sum instances; empty where it does not. Only diagnostics read it.
     weight_reach: list[Reach] = field(default_factory=list)
+    # Likewise one Reach per bias estimate (its instances use the constant channels).
+    bias_reach: list[Reach] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.weight_estimates:
@@ -66,6 +85,17 @@ class LayerApproximation:
             raise ValueError(f"{self.name}: bias estimates are needed exactly when the layer has a bias")
         if self.weight_reach and len(self.weight_reach) != len(self.weight_estimates):
             raise ValueError(f"{self.name}: one reach per weight estimate, or none")
+        if self.bias_reach and len(self.bias_reach) != len(self.bias_estimates):
+            raise ValueError(f"{self.name}: one reach per bias estimate, or none")
+
+    def unscaled(self, weight: Tensor, bias: Tensor | None, weight_factor: float, bias_factor: float
+                 ) -> LayerApproximation:
+        """This record of a rescaled layer (``weight`` * ``weight_factor``, ``bias`` * ``bias_factor``)
+        in the coordinates of the original ``weight`` and ``bias``: every estimate divided back."""
+        return LayerApproximation(
+            self.name, weight, bias, [e / weight_factor for e in self.weight_estimates],
+            [e / bias_factor for e in self.bias_estimates], [r.scaled(weight_factor) for r in self.weight_reach],
+            [r.scaled(bias_factor) for r in self.bias_reach])
 
     @property
     def weight_error(self) -> float:

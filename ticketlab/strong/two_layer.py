@@ -96,6 +96,7 @@ def approximate_two_layer(
         raise ConfigError(f"{layer.name}: a linearised {activation.name} meets zero padding, whose border "
                           "pixels lack phi(0); use a construction that keeps the activation exact here")
     bias_estimates: list[Tensor] = []
+    bias_reach: list[Reach] = []
     if has_bias:
         assert layer.bias is not None
         tap = safe_tap(layer, input_size) if kernel else ()
@@ -104,6 +105,7 @@ def approximate_two_layer(
         picked = solve(layer.bias - offsets, candidates)
         combine_mask[(slice(None), slice(in_channels * copies, None), *tap)] |= picked
         bias_estimates.append((candidates * picked).sum(dim=1) + offsets)
+        bias_reach.append(Reach.of(candidates, torch.ones_like(picked), 1.0))
     used = combine_mask.flatten(2).any(dim=2) if kernel else combine_mask  # (O, E)
     used_channels = used.any(dim=0)
     expand_mask = torch.zeros(expanded, in_channels, dtype=torch.bool)
@@ -113,7 +115,8 @@ def approximate_two_layer(
     bias_mask = torch.zeros(expanded, dtype=torch.bool)
     bias_mask[in_channels * copies:] = used_channels[in_channels * copies:]
     mask = {"0.weight": expand_mask.view(expand.weight.shape), "0.bias": bias_mask, "2.weight": combine_mask}
-    record = LayerApproximation(layer.name, layer.weight, layer.bias, estimates, bias_estimates, reach)
+    record = LayerApproximation(layer.name, layer.weight, layer.bias, estimates, bias_estimates, reach,
+                                bias_reach)
     return Replacement(modules, mask, [record])
 
 
