@@ -22,7 +22,7 @@ def out_width(layer: nn.Module) -> int:
 
 
 def test_all_families_registered() -> None:
-    expected = {"lenet300", "lenet5", "conv2", "conv4", "conv6", "conv8", "vgg11", "vgg16"}
+    expected = {"lenet300", "lenet5", "lenet5-bn", "conv2", "conv4", "conv6", "conv8", "vgg11", "vgg16"}
     expected |= {"vgg19", "resnet20", "resnet18", "mobilenetv2", "cnn3"}
     assert set(NAMES) == expected
     assert all(entry.description for entry in MODELS)
@@ -79,6 +79,7 @@ def test_weight_layers_listed_in_forward_order(name: str) -> None:
 WEIGHT_LAYER_COUNTS = {
     "lenet300": 3,
     "lenet5": 5,  # 2 conv + 3 dense
+    "lenet5-bn": 5,  # the same, BatchNorm adds none
     "conv2": 5,  # 2 conv + 3 dense
     "conv4": 7,
     "conv6": 9,
@@ -107,6 +108,8 @@ PARAMETER_COUNTS = [
     # Not LeNet-5's 61,706 (that has no padding and 400 -> 120): here conv1 1*6*25+6 = 156,
     # conv2 6*16*25+16 = 2,416, fc 784*120+120 = 94,200, 120*84+84 = 10,164, 84*10+10 = 850.
     ("lenet5", (1, 28, 28), 107_786),
+    # + BatchNorm affine 2 * (6 + 16 + 120 + 84) = 452
+    ("lenet5-bn", (1, 28, 28), 108_238),
     # No biases. conv 3*64*9 = 1,728, 64*64*9 = 36,864; dense 64*16*16*256 = 4,194,304,
     # 256*256 = 65,536, 256*10 = 2,560 (edge-popup reports 4.3M).
     ("conv2", (3, 32, 32), 4_300_992),
@@ -155,6 +158,14 @@ def test_width_halves_every_hidden_layer(name: str) -> None:
     assert half[0][1].weight.shape[1] == full[0][1].weight.shape[1]  # input unchanged
 
 
+def test_lenet5_bn_normalises_every_hidden_layer() -> None:
+    model = build_model("lenet5-bn", (1, 28, 28), 10)
+    norms = [(n, m.num_features) for n, m in model.named_modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    assert norms == [("bn1", 6), ("bn2", 16), ("bn3", 120), ("bn4", 84)]
+    plain = build_model("lenet5", (1, 28, 28), 10, seed=0)
+    assert [n for n, _ in weight_layers(model)] == [n for n, _ in weight_layers(plain)]
+
+
 def test_width_examples() -> None:
     assert build_model("lenet300", (1, 28, 28), 10, width=0.5).fc2.out_features == 50
     assert build_model("resnet20", (3, 32, 32), 10, width=2.0).conv1.out_channels == 32
@@ -174,7 +185,7 @@ def test_tiny_width_still_runs(name: str) -> None:
 
 
 # Smallest side each model accepts: the ceil-mode pools and stride-2 convs never reach 0.
-MIN_SIDE = {name: 1 for name in NAMES} | {"lenet5": 4, "cnn3": 5}
+MIN_SIDE = {name: 1 for name in NAMES} | {"lenet5": 4, "lenet5-bn": 4, "cnn3": 5}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -22,6 +22,7 @@ MODELS: Registry[ModelBuilder] = Registry("model")
 
 MODELS.add("lenet300", mlp.lenet300, "LeNet-300-100: fully connected 300-100, ReLU")
 MODELS.add("lenet5", lenet.lenet5, "LeNet5 with ReLU: conv 6, conv 16 (5x5, pad 2), dense 120-84")
+MODELS.add("lenet5-bn", lenet.lenet5_bn, "LeNet5 with BatchNorm after each hidden conv and dense layer")
 MODELS.add("cnn3", cnn3.cnn3, "Burkholz's 3-layer CNN: conv 3x3 32, conv 3x3 32 (unpadded), linear")
 MODELS.add("conv2", convnets.conv2, "edge-popup Conv-2: 3x3 convs 64,64, dense 256-256, no bias")
 MODELS.add("conv4", convnets.conv4, "edge-popup Conv-4: 3x3 convs 64,64,128,128, dense 256-256")
