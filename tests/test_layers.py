@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     "stats": 0,
     "data": 1, "models": 1,
     "masks": 2,
-    "pruning": 3, "training": 3, "tickets": 3, "strong": 3, "imc": 3,
+    "pruning": 3, "training": 3, "tickets": 3, "strong": 3, "imc": 3, "sparse": 3,
     "runs": 4,  # run directories and their execution
     "report": 5,  # reads run results: tables, plots, pages
     "cli": 6, "__main__": 6,

@@ -11,9 +11,11 @@ from ticketlab.pruning import PruneConfig
 from ticketlab.runs.imc_run import IMCRunConfig
 from ticketlab.runs.lottery_run import LotteryRunConfig
 from ticketlab.runs.prune_run import PruneRunConfig
+from ticketlab.runs.sparse_train_run import SparseTrainRunConfig
 from ticketlab.runs.store import RunDirectory
 from ticketlab.runs.strong_run import StrongConfig, StrongRunConfig
 from ticketlab.runs.target_run import TargetRunConfig
+from ticketlab.sparse import SparseConfig
 from ticketlab.strong.anneal import AnnealConfig
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
@@ -32,6 +34,10 @@ PINNED = {
     ),
     "target-d83a057576905af9": lambda: TargetRunConfig(anneal=AnnealConfig(density=0.1, scope="global")),
     "imc-ad3b2c166ee3ba82": lambda: IMCRunConfig(),
+    "sparse-train-1a70a3f266222105": lambda: SparseTrainRunConfig(),
+    "sparse-train-4e5e0d52c2031ce8": lambda: SparseTrainRunConfig(
+        sparse=SparseConfig(method="rigl", sparsity=0.95), train=TrainConfig(duration="5ep"), seed=1,
+    ),
     "imc-spectrum-3f59cb3827f7ff57": lambda: IMCRunConfig(train=TrainConfig(batch_size=64)).spectrum_run(),
     # Renamed on purpose by --rescale (issue 15): the construction changed, and rescale is
     # always hashed so that directories built before it are not read as its results.

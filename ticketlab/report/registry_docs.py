@@ -24,6 +24,7 @@ from ticketlab.models import MODELS
 from ticketlab.models.init import INITS
 from ticketlab.pruning import QUOTAS, SCORES
 from ticketlab.registry import Entry
+from ticketlab.sparse.methods import SPARSE_METHODS
 from ticketlab.strong.construct import CONSTRUCTIONS
 from ticketlab.strong.subset_sum import SOLVERS
 from ticketlab.tickets import BRANCHES, data_free_scores
@@ -40,6 +41,7 @@ SOURCES: dict[str, Callable[[], Iterable[Entry[Any]]]] = {
     "branches": lambda: BRANCHES,
     "constructions": lambda: CONSTRUCTIONS,
     "solvers": lambda: SOLVERS,
+    "sparse-methods": lambda: SPARSE_METHODS,
 }
 
 _BLOCK = re.compile(r"<!-- registry:(?P<name>[\w-]+) -->(?P<body>.*?)<!-- /registry:(?P=name) -->", re.DOTALL)

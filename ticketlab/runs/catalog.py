@@ -17,13 +17,14 @@ from ticketlab.runs.kind import RunKind
 from ticketlab.runs.lottery_run import LOTTERY
 from ticketlab.runs.prune_run import PRUNE
 from ticketlab.runs.results import RunResult
+from ticketlab.runs.sparse_train_run import SPARSE_TRAIN
 from ticketlab.runs.strong_run import STRONG
 from ticketlab.runs.target_run import TARGET
 from ticketlab.runs.train_run import TRAIN
 
 RUN_KINDS: Registry[RunKind[Any, Any]] = Registry("run kind")
 
-for _kind in (TRAIN, PRUNE, LOTTERY, IMC, TARGET, STRONG, EDGE_POPUP):
+for _kind in (TRAIN, PRUNE, LOTTERY, IMC, TARGET, STRONG, EDGE_POPUP, SPARSE_TRAIN):
     RUN_KINDS.add(_kind.name, _kind, _kind.help)
 
 

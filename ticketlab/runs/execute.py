@@ -17,7 +17,7 @@ from torch import nn
 from ticketlab.data import DataBundle, DataConfig, load_data
 from ticketlab.masks import Mask
 from ticketlab.runs.store import RunDirectory
-from ticketlab.training import TrainConfig, Trainer
+from ticketlab.training import Callback, TrainConfig, Trainer
 
 Log = Callable[[str], None]
 
@@ -77,6 +77,7 @@ def train_in_run(
     metrics: str = "metrics.jsonl",
     on_step: Callable[[int], None] | None = None,
     keep_best: bool = False,
+    callbacks: tuple[Callback, ...] = (),
 ) -> tuple[Trainer, float]:
     """Train (resuming from ``checkpoint`` if present); return the trainer and wall seconds.
 
@@ -84,7 +85,8 @@ def train_in_run(
     ``keep_best``, the weights of the epoch with the best validation accuracy so far are
     kept in ``model_best.pt`` (the model that validation-based selection reports). ``started`` is
     when this session began work on the run (``time.monotonic()``); the checkpoint stores
-    the elapsed wall time so that ``wall_seconds`` spans every session.
+    the elapsed wall time so that ``wall_seconds`` spans every session. ``callbacks``
+    go to the :class:`Trainer` (their state is part of the checkpoint).
     """
     trainer = Trainer(
         model,
@@ -95,6 +97,7 @@ def train_in_run(
         augment=augment,
         crop_padding=crop_padding,
         eval_batch_size=session.eval_batch_size,
+        callbacks=callbacks,
     )
     wall_before = 0.0
     state = run.load_checkpoint(checkpoint)

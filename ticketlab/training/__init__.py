@@ -1,5 +1,6 @@
 """Training: optimizers, learning-rate schedules, masked and resumable training loops."""
 
+from ticketlab.training.callbacks import Callback
 from ticketlab.training.config import OPTIMIZERS, SCHEDULES, TrainConfig
 from ticketlab.training.duration import Duration, parse_points
 from ticketlab.training.evaluate import evaluate
@@ -10,6 +11,7 @@ from ticketlab.training.schedule import learning_rate
 
 __all__ = [
     "OPTIMIZERS",
+    "Callback",
     "SCHEDULES",
     "Duration",
     "MaskEnforcer",

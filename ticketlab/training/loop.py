@@ -20,6 +20,7 @@ from torch import nn
 from ticketlab.data import DataBundle, num_batches, train_batches
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
+from ticketlab.training.callbacks import Callback
 from ticketlab.training.config import TrainConfig
 from ticketlab.training.evaluate import evaluate
 from ticketlab.training.masked import MaskEnforcer
@@ -35,7 +36,8 @@ class Trainer:
     """Trains ``model`` on ``data`` under an optional fixed ``mask``.
 
     ``history`` holds one metrics dict per finished epoch (the last one may be partial
-    when the length is given in iterations).
+    when the length is given in iterations). ``callbacks`` hook into every step and epoch
+    (:class:`~ticketlab.training.callbacks.Callback`); their state is checkpointed too.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Trainer:
         augment: str = "none",
         crop_padding: int = 4,
         eval_batch_size: int = 1000,
+        callbacks: tuple[Callback, ...] = (),
     ) -> None:
         self.model = model
         self.data = data
@@ -75,6 +78,9 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.train_seconds = 0.0
         self._reset_epoch_sums()
+        self.callbacks = tuple(callbacks)
+        for callback in self.callbacks:
+            callback.attach(self)
 
     @property
     def done(self) -> bool:
@@ -103,6 +109,7 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "history": list(self.history),
             **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
+            **({"callbacks": [c.state_dict() for c in self.callbacks]} if self.callbacks else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -119,6 +126,8 @@ class Trainer:
         self.history = list(state["history"])
         if self.scaler is not None and "scaler" in state:
             self.scaler.load_state_dict(state["scaler"])
+        for callback, saved in zip(self.callbacks, state.get("callbacks", []), strict=False):
+            callback.load_state_dict(saved)
 
     def run(
         self,
@@ -197,6 +206,8 @@ class Trainer:
             self.scaler.unscale_(self.optimizer)
         else:
             loss.backward()
+        for callback in self.callbacks:
+            callback.after_backward(self)
         if self.enforcer is not None:
             self.enforcer.mask_gradients()
         if self.scaler is not None:
@@ -213,6 +224,8 @@ class Trainer:
         self._seen += y.shape[0]
         self.batch += 1
         self.step += 1
+        for callback in self.callbacks:
+            callback.after_step(self)
 
     def _finish_epoch(self) -> dict[str, Any]:
         started = time.monotonic()
@@ -234,6 +247,8 @@ class Trainer:
                 continue
             loss, accuracy = evaluate(self.model, split, self.eval_batch_size)
             metrics[f"{name}_loss"], metrics[f"{name}_accuracy"] = loss, accuracy
+        for callback in self.callbacks:
+            metrics.update(callback.epoch_metrics(self))
         self.model.train()
         eval_seconds = time.monotonic() - started
         self.train_seconds += eval_seconds

@@ -16,13 +16,22 @@ from ticketlab.masks import Mask, apply_mask
 
 
 class MaskEnforcer:
-    """Applies a fixed mask to a model's parameters and gradients."""
+    """Applies a mask to a model's parameters and gradients (fixed unless :meth:`set_mask` moves it)."""
 
     def __init__(self, model: nn.Module, mask: Mask) -> None:
         apply_mask(model, mask)  # also validates names and shapes
         params = dict(model.named_parameters())
+        self.names = list(mask)
         self.params = [params[name] for name in mask]
         self.factors = [m.to(p.device, p.dtype) for m, p in zip(mask.values(), self.params)]
+
+    @torch.no_grad()
+    def set_mask(self, mask: Mask) -> None:
+        """Enforce ``mask`` (same names as the first) from now on; its pruned weights are zeroed now."""
+        if list(mask) != self.names:
+            raise ValueError("a new mask must name the same parameters, in the same order")
+        self.factors = [m.to(p.device, p.dtype) for m, p in zip(mask.values(), self.params)]
+        self.mask_weights()
 
     @torch.no_grad()
     def mask_gradients(self) -> None:
