@@ -42,7 +42,8 @@ class StrongConfig:
         "subset-sum solver",
         choices=lambda: SOLVERS,
     )
-    eps: float | None = option(None, "tolerance of the smallest-subset solver (absolute)", metavar="E")
+    eps: float | None = option(None, "tolerance of the smallest-subset solver (absolute, in the units of the "
+                               "rescaled target when --rescale > 0)", metavar="E")
     layers: str = option(
         "all", "target layers to approximate: all, conv, linear, or a comma list of layer names", metavar="WHICH"
     )

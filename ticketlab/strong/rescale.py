@@ -41,11 +41,6 @@ class Rescaling:
     bias: dict[str, float]
     after_op: list[float]
 
-    @staticmethod
-    def identity(ops: Sequence[Op], names: Sequence[str]) -> Rescaling:
-        """No rescaling at all."""
-        return Rescaling(dict.fromkeys(names, 1.0), dict.fromkeys(names, 1.0), [1.0] * len(ops))
-
 
 class _Nodes:
     """Activations as variables (log scale factors); node 0 is pinned at 0 (input, output)."""
