@@ -38,6 +38,11 @@ PINNED = {
     "sparse-train-4e5e0d52c2031ce8": lambda: SparseTrainRunConfig(
         sparse=SparseConfig(method="rigl", sparsity=0.95), train=TrainConfig(duration="5ep"), seed=1,
     ),
+    # Sparsity types and the ticket check's rewind point (issue 17): new fields, defaults unhashed.
+    "sparse-train-79c7d8e2c31fdc21": lambda: SparseTrainRunConfig(
+        sparse=SparseConfig(method="gmp", structure="2:4", sparsity=0.5), rewind="1ep",
+    ),
+    "prune-d2558fe98503f699": lambda: PruneRunConfig(pruning=PruneConfig(structure="channel")),
     "imc-spectrum-3f59cb3827f7ff57": lambda: IMCRunConfig(train=TrainConfig(batch_size=64)).spectrum_run(),
     # Renamed on purpose by --rescale (issue 15): the construction changed, and rescale is
     # always hashed so that directories built before it are not read as its results.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ticketlab.config import check_choice, option
 from ticketlab.errors import ConfigError
@@ -28,6 +28,15 @@ def _quotas() -> Registry[Quota]:
     from ticketlab.pruning.quotas import QUOTAS
 
     return QUOTAS
+
+
+def structure_choices() -> Registry[Any]:
+    from ticketlab.pruning.structures import STRUCTURES
+
+    return STRUCTURES
+
+
+STRUCTURE_HELP = "sparsity type: which weights are pruned together, N:M written as e.g. 2:4"
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,10 @@ class PruneConfig:
     grasp_temperature: float = option(
         200.0, "GraSP divides the logits by this temperature before the loss", metavar="T"
     )
+    structure: str = option(
+        "unstructured", STRUCTURE_HELP + "; N:M needs --sparsity 1 - N/M", choices=structure_choices, strict=False,
+        metavar="TYPE",
+    )
 
     def __post_init__(self) -> None:
         check_choice(self.method, "--method", _methods().names())
@@ -81,6 +94,22 @@ class PruneConfig:
             raise ConfigError(
                 f"--grasp-temperature must be positive and finite, got {self.grasp_temperature}"
             )
+        self._check_structure()
+
+    def _check_structure(self) -> None:
+        from ticketlab.pruning.structures import TOLERANCE, parse_structure
+
+        found = parse_structure(self.structure)
+        object.__setattr__(self, "structure", found.spec)
+        if found.spec == "unstructured":
+            return
+        if self.target != "direct" or self.reshuffle:
+            raise ConfigError(f"--structure {found.spec} takes neither --target effective nor --reshuffle")
+        fixed = found.fixed_density
+        # Below 1 - N/M a gradual schedule is on its way to N:M (see ticketlab.pruning.structures).
+        if fixed is not None and self.sparsity > 1.0 - fixed + TOLERANCE:
+            raise ConfigError(f"--structure {found.spec} fixes the sparsity at {1.0 - fixed:.6g}: give --sparsity "
+                              f"{1.0 - fixed:.6g}, got {self.sparsity}")
 
     @property
     def density(self) -> float:

@@ -116,3 +116,16 @@ class QuotaFamily(MaskFamily):
 
     def mask_at(self, kept: int) -> Mask:
         return keep_top(self.ranking, self.counts_at(kept), self.shapes)
+
+
+class FixedFamily(MaskFamily):
+    """One mask and nothing in between: a structured mask (N:M, channels) has no nested members."""
+
+    def __init__(self, mask: Mask) -> None:
+        self.mask = mask
+        self.total = sum(m.numel() for m in mask.values())
+        self.min_kept = self.max_kept = sum(int(m.sum()) for m in mask.values())
+
+    def mask_at(self, kept: int) -> Mask:
+        self.check(kept)
+        return self.mask

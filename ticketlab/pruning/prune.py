@@ -12,10 +12,11 @@ from torch import Tensor, nn
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, apply_mask, check_mask
 from ticketlab.pruning.config import PruneConfig
-from ticketlab.pruning.family import MaskFamily, QuotaFamily, RankedFamily
+from ticketlab.pruning.family import FixedFamily, MaskFamily, QuotaFamily, RankedFamily
 from ticketlab.pruning.quotas import QUOTAS, apportion, kept_total, layer_counts
 from ticketlab.pruning.scores import SCORES, ScoreContext
 from ticketlab.pruning.select import mask_from_scores, rank_layers
+from ticketlab.pruning.structures import Structure, kept_counts, structure_for
 
 Batch = tuple[Tensor, Tensor]
 
@@ -62,6 +63,8 @@ def prune_at_init(
     caller applies the mask. One round: scores computed once, the quota's counts kept.
     R rounds: round r keeps the quota's counts at density d^(r/R) among the survivors,
     re-scored each round. ``generator`` drives random scores and every tie-break.
+    A ``config.structure`` other than unstructured selects through it (its family is then
+    the pruned mask alone: structured masks have no nested members in between).
     """
     method = SCORES.get(config.method)
     if method.needs_data and not batches:
@@ -74,10 +77,17 @@ def prune_at_init(
         raise ConfigError(
             f"the mask already keeps fewer weights than sparsity {config.sparsity} allows"
         )
+    structure = structure_for(config.structure, model, shapes)
     work = copy.deepcopy(model)
     apply_mask(work, alive)
     if config.resolved_rounds > 1:
-        return _iterative(work, alive, config, batches, input_shape, generator)
+        return _iterative(work, alive, config, batches, input_shape, generator, structure)
+    if structure.spec != "unstructured":
+        scores = alive_scores(work, alive, config, batches, input_shape, generator)
+        caps = {name: int(m.sum()) for name, m in alive.items()}
+        counts = kept_counts(structure, config.quota, shapes, config.density, scores, caps=caps)
+        mask = mask_from_scores(scores, counts, alive, generator, structure)
+        return PruneOutcome(mask, FixedFamily(mask))
     # One round: fixed scores, so the family is the quota's counts over fixed rankings.
     scores = alive_scores(work, alive, config, batches, input_shape, generator)
     curve = QUOTAS.get(config.quota).curve(shapes, scores)
@@ -95,11 +105,12 @@ def _iterative(
     batches: list[Batch],
     input_shape: tuple[int, int, int],
     generator: torch.Generator,
+    structure: Structure,
 ) -> PruneOutcome:
     """R rounds at densities d^(r/R); the removal history becomes one global ranking."""
     rounds = config.resolved_rounds
     shapes = {name: m.shape for name, m in alive.items()}
-    if not QUOTAS.get(config.quota).needs_scores:
+    if structure.fixed_density is None and not QUOTAS.get(config.quota).needs_scores:
         # A shape-only quota that cannot reach the target fails now, naming the target
         # sparsity rather than that of whichever round first falls short.
         layer_counts(config.quota, shapes, config.density)
@@ -113,14 +124,16 @@ def _iterative(
         apply_mask(work, current)
         scores = alive_scores(work, current, config, batches, input_shape, generator)
         caps = {name: int(m.sum()) for name, m in current.items()}
-        counts = layer_counts(config.quota, shapes, density, scores, caps=caps)
-        kept = mask_from_scores(scores, counts, current, generator)
+        counts = kept_counts(structure, config.quota, shapes, density, scores, caps=caps)
+        kept = mask_from_scores(scores, counts, current, generator, structure)
         for name, now in current.items():
             dropped = now & ~kept[name]
             removed_in[name][dropped] = r
             key[name][dropped] = scores[name][dropped].to(torch.float64)
             key[name][kept[name]] = scores[name][kept[name]].to(torch.float64)
         current = kept
+    if structure.spec != "unstructured":
+        return PruneOutcome(current, FixedFamily(current))
     ranks = _global_ranks(removed_in, key, generator)
     family = RankedFamily(ranks, sum(int(m.sum()) for m in current.values()))
     return PruneOutcome(current, family)

@@ -7,11 +7,15 @@ equal, and index order would keep one contiguous block (whole rows or channels).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from ticketlab.masks import Mask
+
+if TYPE_CHECKING:  # structures import this module; the name is only an annotation here
+    from ticketlab.pruning.structures import Structure
 
 
 def rank_alive(scores: Tensor, alive: Tensor, generator: torch.Generator) -> Tensor:
@@ -71,9 +75,13 @@ def top_alive(scores: Tensor, alive: Tensor, count: int, generator: torch.Genera
 
 
 def mask_from_scores(
-    scores: dict[str, Tensor], counts: dict[str, int], alive: Mask, generator: torch.Generator
+    scores: dict[str, Tensor], counts: dict[str, int], alive: Mask, generator: torch.Generator,
+    structure: Structure | None = None,
 ) -> Mask:
     """Per layer, keep the ``counts[l]`` highest-scoring ALIVE entries (never revives).
+
+    With a ``structure`` other than unstructured, its :meth:`~Structure.select` chooses
+    each layer's entries instead (N:M groups, whole channels).
 
     A count above the layer's alive count is a ValueError: quotas used iteratively must
     stay nested. Ties are broken by a random order drawn from ``generator``, the same as
@@ -85,6 +93,9 @@ def mask_from_scores(
             raise ValueError(
                 f"{name}: cannot keep {counts[name]} of its {int(m.sum())} alive entries"
             )
+    if structure is not None and structure.spec != "unstructured":
+        return {name: structure.select(name, scores[name], m, int(counts[name]), generator)
+                for name, m in alive.items()}
     for name, m in alive.items():
         flat = torch.zeros(m.numel(), dtype=torch.bool)
         flat[top_alive(scores[name], m, int(counts[name]), generator)] = True

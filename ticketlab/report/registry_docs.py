@@ -23,7 +23,9 @@ from ticketlab.errors import ConfigError
 from ticketlab.models import MODELS
 from ticketlab.models.init import INITS
 from ticketlab.pruning import QUOTAS, SCORES
+from ticketlab.pruning.structures import STRUCTURES
 from ticketlab.registry import Entry
+from ticketlab.sparse.branches import SPARSE_BRANCHES
 from ticketlab.sparse.methods import SPARSE_METHODS
 from ticketlab.strong.construct import CONSTRUCTIONS
 from ticketlab.strong.subset_sum import SOLVERS
@@ -42,6 +44,8 @@ SOURCES: dict[str, Callable[[], Iterable[Entry[Any]]]] = {
     "constructions": lambda: CONSTRUCTIONS,
     "solvers": lambda: SOLVERS,
     "sparse-methods": lambda: SPARSE_METHODS,
+    "sparse-branches": lambda: SPARSE_BRANCHES,
+    "structures": lambda: STRUCTURES,
 }
 
 _BLOCK = re.compile(r"<!-- registry:(?P<name>[\w-]+) -->(?P<body>.*?)<!-- /registry:(?P=name) -->", re.DOTALL)

@@ -25,6 +25,7 @@ from ticketlab.config import option
 from ticketlab.data import num_batches
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, effective_report_or_none, full_mask, load_mask, save_mask
+from ticketlab.pruning.structures import structure_for, structured_rows
 from ticketlab.runs.base import TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, Options, RunKind, RunOption, Task
@@ -123,7 +124,8 @@ def train_unit(job: Job[LotteryRunConfig], unit: RunDirectory, model: nn.Module,
                                 keep_best=True)
     counted = mask or full_mask(model, job.config.prunable)
     effective = effective_dict(effective_report_or_none(model, counted, job.data.info.image_shape), counted)
-    fields.update(select_epoch(trainer.history), layers=effective["layers"])
+    structure = structure_for(job.config.lottery.structure if mask else "unstructured", model)
+    fields.update(select_epoch(trainer.history), layers=structured_rows(structure, counted, effective["layers"]))
     record = job.record(UnitResult, unit, **fields, effective_sparsity=effective["effective_sparsity"],
                         effective_kept=effective["effective_kept"], disconnected=effective["disconnected"])
     return job.finish(record, unit)
@@ -142,7 +144,9 @@ def start_lottery(job: Job[LotteryRunConfig]) -> int:
     run, lottery = job.run, job.config.lottery
     step = rewind_step(job)
     model = job.build()
-    check_reachable(full_mask(model, job.config.prunable), lottery.density(lottery.levels), lottery.quota)
+    alive = full_mask(model, job.config.prunable)
+    check_reachable(alive, lottery.density(lottery.levels), lottery.quota, lottery.structure)
+    structure_for(lottery.structure, model, {name: m.shape for name, m in alive.items()})  # fails on a misfit
     run.prepare()
     if not run.file("model_init.pt").exists():
         run.save_checkpoint({"model": model.state_dict()}, "model_init.pt")
@@ -191,7 +195,8 @@ def level_mask(job: Job[LotteryRunConfig], unit: RunDirectory, level: int) -> Ma
     trained.load_state_dict(previous.load_checkpoint("model_final.pt")["model"])
     alive = load_mask(previous.file("mask.npz")) if level > 1 else full_mask(trained, cfg.prunable)
     mask = prune_level(trained, alive, cfg.lottery.density(level), score=cfg.lottery.score, quota=cfg.lottery.quota,
-                       generator=generator(cfg.seed, "imp", level), input_shape=job.data.info.image_shape)
+                       generator=generator(cfg.seed, "imp", level), input_shape=job.data.info.image_shape,
+                       structure=cfg.lottery.structure)
     save_mask(unit.file("mask.npz"), mask)
     return mask
 
@@ -305,7 +310,9 @@ surviving weights with the lowest score (--score; magnitude by default) after th
 previous level's training, resets the survivors to the rewind weights (the
 initialisation, or level 0's weights at --rewind Kep/Kit) and trains again with a fresh
 optimizer and schedule. Level L keeps (1 - P)^L of the prunable weights, shared among
-layers by --quota.
+layers by --quota. --structure N:M (e.g. 2:4) prunes every layer alike to N of every M
+consecutive input weights at the last level ((1 - P)^levels must be N/M; earlier levels
+keep at least N of every M); channel prunes whole output units/channels.
 
 Branches replay every level with one ingredient changed:
 {entry_lines(BRANCHES)}

@@ -20,6 +20,7 @@ from ticketlab.data import DataBundle
 from ticketlab.masks import Mask, count_kept, effective_mask, effective_report_or_none, full_mask, load_mask, save_mask
 from ticketlab.pruning import QUOTAS, SCORES, PruneConfig, prune_at_init, score_batches
 from ticketlab.pruning.effective_target import EffectiveSearch, effective_random_mask, prune_to_effective, reshuffle
+from ticketlab.pruning.structures import check_structure_options, structure_for, structured_rows
 from ticketlab.runs.base import TrainedRunConfig
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, RunKind
@@ -38,6 +39,10 @@ class PruneRunConfig(TrainedRunConfig):
     pruning: PruneConfig = dataclasses.field(default_factory=PruneConfig)
     seed: int = option(0, "seed of the initialisation, the pruning and the batch order", metavar="N")
 
+    def __post_init__(self) -> None:
+        p = self.pruning
+        check_structure_options(p.structure, p.sparsity, p.quota, PruneConfig().quota)
+
 
 @dataclass
 class PruneResult(EffectiveFields, TrainingResult):
@@ -46,6 +51,7 @@ class PruneResult(EffectiveFields, TrainingResult):
     method: str = ""
     quota: str = ""
     target: str = "direct"
+    structure: str = "unstructured"
     direct_compression: float | None = None
     effective_compression: float | None = None
     pruning: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -75,10 +81,12 @@ def prune_and_train(job: Job[PruneRunConfig]) -> PruneResult:
         f"effective {measured}" + (" (disconnected)" if effective["disconnected"] else "")
     )
     _, fields = job.train(model, mask)
-    fields["layers"] = effective["layers"]  # with effective_kept per layer
+    # With effective_kept per layer, and the structure's own fields (N:M groups, kept channels).
+    fields["layers"] = structured_rows(structure_for(config.pruning.structure, model), mask, effective["layers"])
     return job.finish(job.record(
         PruneResult, **fields,
         method=config.pruning.method, quota=config.pruning.quota, target=config.pruning.target,
+        structure=config.pruning.structure,
         effective_sparsity=effective["effective_sparsity"], disconnected=effective["disconnected"],
         direct_compression=effective["direct_compression"], effective_compression=effective["effective_compression"],
         effective_kept=effective["effective_kept"], pruning=search,
@@ -138,7 +146,8 @@ def reshuffled(config: PruneRunConfig, mask: Mask, record: dict[str, Any]) -> Ma
 
 def summary(result: PruneResult) -> str:
     """Epoch table, per-layer direct and effective density, and the totals."""
-    return effective_summary(result, f"{result.method}/{result.quota} ({result.target} target): direct sparsity "
+    shape = "" if result.structure == "unstructured" else f", {result.structure}"
+    return effective_summary(result, f"{result.method}/{result.quota} ({result.target} target{shape}): direct sparsity "
                              f"{percent(result.sparsity, 3)}, effective {percent(result.effective_sparsity, 3)}")
 
 
@@ -156,6 +165,13 @@ Quotas (--quota) decide how many weights each layer keeps:
 With --target effective the network is pruned until its *effective* sparsity (weights off
 every input-output path count as pruned) reaches --sparsity, by bisection over the
 method's ranking.
+
+--structure picks the sparsity type (unstructured by default): N:M keeps N of every M
+consecutive weights along each layer's input dimension (Conv: along the input channels,
+for each filter and kernel position), --sparsity then being 1 - N/M and every layer
+alike (no --quota); channel removes whole output units/channels, the quota's count per
+layer rounded to whole units, the classifier pruned unstructured. Neither takes
+--target effective or --reshuffle.
 
 The run is written to RUNS_DIR/prune-<hash>: config.json, pruning.json, mask.npz,
 metrics.jsonl, model_init.pt, model_final.pt and result.json, which adds

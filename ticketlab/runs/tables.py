@@ -35,17 +35,34 @@ def layer_table(layers: list[LayerRow], kept: int, total: int) -> str:
 
 def effective_layer_table(layers: list[LayerRow], kept: int, effective_kept: int | None, total: int) -> str:
     """Per layer kept, effectively kept and total weights with both densities, and the totals
-    ("-" where effective counts are unavailable: a model the effective pass cannot analyse)."""
+    ("-" where effective counts are unavailable: a model the effective pass cannot analyse).
+
+    Rows of a structured mask (N:M, channel) add a column: the groups that follow the N:M
+    pattern, or the output units that keep a weight.
+    """
+    structured = any("structure" in r for r in layers)
+    extra = ["structure"] if structured else []
     return format_table(
-        ["layer", "shape", "kept", "effective", "total", "density", "eff. density"],
+        ["layer", "shape", "kept", "effective", "total", "density", "eff. density", *extra],
         [
             [r["name"], "x".join(map(str, r["shape"])), r["kept"], r.get("effective_kept"), r["total"],
-             percent(r["kept"] / r["total"], 3), percent(_fraction(r.get("effective_kept"), r["total"]), 3)]
+             percent(r["kept"] / r["total"], 3), percent(_fraction(r.get("effective_kept"), r["total"]), 3),
+             *([structure_cell(r)] if structured else [])]
             for r in layers
         ]
         + [["total", "", kept, effective_kept, total, percent(kept / total, 3),
-            percent(_fraction(effective_kept, total), 3)]],
+            percent(_fraction(effective_kept, total), 3), *([""] if structured else [])]],
     )
+
+
+def structure_cell(row: LayerRow) -> str:
+    """``2:4 in 300/300 groups``, ``channel: 12/32 units`` or the structure's name alone."""
+    name = row.get("structure", "unstructured")
+    if "groups" in row:
+        return f"{name} in {row['groups_n']}/{row['groups']} groups"
+    if "units" in row:
+        return f"{name}: {row['units_kept']}/{row['units']} units"
+    return str(name)
 
 
 def _fraction(part: int | None, whole: int) -> float | None:

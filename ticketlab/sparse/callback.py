@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ticketlab.masks import Mask, count_kept, effective_report_or_none
+from ticketlab.pruning.structures import Structure
 from ticketlab.seeding import generator
 from ticketlab.sparse.config import SparseConfig
 from ticketlab.sparse.flops import TrainingCost, sparse_forward
@@ -31,8 +32,9 @@ class MovingMask(Callback):
     """
 
     def __init__(self, method: SparseMethod, config: SparseConfig, mask: Mask, *, seed: int,
-                 input_shape: tuple[int, ...], macs: dict[str, float]) -> None:
+                 input_shape: tuple[int, ...], macs: dict[str, float], structure: Structure | None = None) -> None:
         self.method, self.config, self.seed, self.input_shape, self.macs = method, config, seed, input_shape, macs
+        self.structure = structure or Structure()
         self.mask = {name: m.detach().cpu().clone() for name, m in mask.items()}
         self.epoch_mask = {name: m.clone() for name, m in self.mask.items()}
         self.cost = TrainingCost(sum(macs.values()))
@@ -66,7 +68,7 @@ class MovingMask(Callback):
             step=trainer.step, total_steps=trainer.total_steps,
             weights={name: p.detach().float().cpu() for name, p in params.items()}, mask=self.mask,
             gradients=self._gradients, config=self.config,
-            generator=generator(self.seed, "sparse-update", trainer.step),
+            generator=generator(self.seed, "sparse-update", trainer.step), structure=self.structure,
         )
         self._gradients = None
         self._move(trainer, params, self.method.update(ctx))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ticketlab.config import check_choice, option
 from ticketlab.errors import ConfigError
+from ticketlab.pruning.config import STRUCTURE_HELP, structure_choices
 from ticketlab.registry import Registry
 
 if TYPE_CHECKING:  # the registries import this module; the names are only annotations here
@@ -72,6 +73,11 @@ class SparseConfig:
     end_update: float = option(
         0.75, "set, rigl: the last mask update comes before this fraction of the training steps", metavar="F",
     )
+    structure: str = option(
+        "unstructured", STRUCTURE_HELP + "; N:M needs --sparsity 1 - N/M and no --quota; N:M and channel with static and gmp "
+        "only",
+        choices=structure_choices, strict=False, metavar="TYPE",
+    )
 
     def __post_init__(self) -> None:
         check_choice(self.method, "--method", _methods().names())
@@ -95,6 +101,17 @@ class SparseConfig:
         if foreign:
             flags = ", ".join("--" + name.replace("_", "-") for name in foreign)
             raise ConfigError(f"--method {self.method} takes no {flags}")
+        self._check_structure()
+
+    def _check_structure(self) -> None:
+        from ticketlab.pruning.structures import check_structure_options, parse_structure
+
+        found = parse_structure(self.structure)
+        object.__setattr__(self, "structure", found.spec)
+        check_structure_options(found.spec, self.sparsity, self.quota, "erk")
+        if not found.moves_single_weights and _methods().get(self.method).moves_single_weights:
+            raise ConfigError(f"--method {self.method} moves single weights and would break --structure "
+                              f"{found.spec}: use static or gmp")
 
     @property
     def density(self) -> float:

@@ -16,7 +16,7 @@ Batch = tuple[Tensor, Tensor]
 def initial_pruning(config: SparseConfig) -> PruneConfig:
     """The pruning-at-initialisation options that give ``config``'s initial mask."""
     sparsity = SPARSE_METHODS.get(config.method).initial_sparsity(config)
-    return PruneConfig(method=config.score, quota=config.quota, sparsity=sparsity)
+    return PruneConfig(method=config.score, quota=config.quota, sparsity=sparsity, structure=config.structure)
 
 
 def initial_mask(model: nn.Module, alive: Mask, config: SparseConfig, batches: list[Batch],

@@ -15,8 +15,9 @@ import torch
 from torch import Tensor
 
 from ticketlab.masks import Mask
-from ticketlab.pruning.quotas import QUOTAS, layer_counts
+from ticketlab.pruning.quotas import QUOTAS
 from ticketlab.pruning.select import mask_from_scores
+from ticketlab.pruning.structures import Structure, kept_counts
 from ticketlab.registry import Registry
 from ticketlab.sparse.config import DYNAMIC_ONLY, GMP_ONLY, SparseConfig
 from ticketlab.sparse.schedules import cosine_drop_fraction, cubic_sparsity, gmp_prunes_at, step_at, updates_at
@@ -30,6 +31,7 @@ class UpdateContext:
     ``weights`` and ``mask`` are CPU copies (pruned weights are zero); ``gradients`` holds,
     for a method that wants them, the absolute dense gradient of this step's batch (every
     entry, pruned ones included), else None. ``generator`` draws every random choice.
+    ``structure``: the sparsity type, bound to the model, that masks keep.
     """
 
     step: int
@@ -39,6 +41,7 @@ class UpdateContext:
     gradients: dict[str, Tensor] | None
     config: SparseConfig
     generator: torch.Generator
+    structure: Structure = Structure()
 
 
 class SparseMethod:
@@ -46,10 +49,12 @@ class SparseMethod:
 
     ``options``: the :class:`SparseConfig` fields of its own (others must keep their defaults).
     ``wants_gradient``: it reads the dense gradient at the steps where it moves.
+    ``moves_single_weights``: it moves weights one by one (so it cannot keep N:M or channels).
     """
 
     options: tuple[str, ...] = ()
     wants_gradient: bool = False
+    moves_single_weights: bool = False
 
     def initial_sparsity(self, config: SparseConfig) -> float:
         """The sparsity of the initial mask."""
@@ -86,14 +91,16 @@ class GradualMagnitude(SparseMethod):
         shapes = {name: m.shape for name, m in ctx.mask.items()}
         caps = {name: int(m.sum()) for name, m in ctx.mask.items()}
         needs = QUOTAS.get(config.quota).needs_scores
-        counts = layer_counts(config.quota, shapes, 1.0 - sparsity, scores if needs else None, caps=caps)
-        return mask_from_scores(scores, counts, ctx.mask, ctx.generator)
+        counts = kept_counts(ctx.structure, config.quota, shapes, 1.0 - sparsity, scores if needs else None,
+                             caps=caps)
+        return mask_from_scores(scores, counts, ctx.mask, ctx.generator, ctx.structure)
 
 
 class DropAndGrow(SparseMethod):
     """A fixed sparsity; every --update-every steps each layer drops its smallest weights and regrows as many."""
 
     options = DYNAMIC_ONLY
+    moves_single_weights = True
 
     def moves_at(self, step: int, total_steps: int, config: SparseConfig) -> bool:
         return updates_at(step, every=config.update_every, end=step_at(config.end_update, total_steps))

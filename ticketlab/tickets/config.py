@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from ticketlab.config import option
 from ticketlab.errors import ConfigError
+from ticketlab.pruning.config import STRUCTURE_HELP, structure_choices
+from ticketlab.pruning.structures import TOLERANCE, parse_structure
 from ticketlab.tickets.vocabulary import (
     canonical_scope,
     check_data_free_score,
@@ -46,6 +48,10 @@ class LotteryConfig:
         "the original LTH) or a point of level 0's training, Kep or Kit (seed 004: 2ep)",
         metavar="POINT",
     )
+    structure: str = option(
+        "unstructured", STRUCTURE_HELP + "; N:M needs (1 - P)^levels = N/M, levels in between keeping at least "
+        "N of every M", choices=structure_choices, strict=False, metavar="TYPE",
+    )
 
     def __post_init__(self) -> None:
         check_data_free_score(self.score, "--score")
@@ -60,6 +66,21 @@ class LotteryConfig:
         point = Duration.parse(text, "--rewind")
         # Canonical form, so "0", "0it" and "0ep" name the same run.
         object.__setattr__(self, "rewind", "0it" if point.amount == 0 else str(point))
+        self._check_structure()
+
+    def _check_structure(self) -> None:
+        found = parse_structure(self.structure)
+        object.__setattr__(self, "structure", found.spec)
+        fixed = found.fixed_density
+        if fixed is None:
+            return
+        if self.scope != "global":
+            raise ConfigError(f"--structure {found.spec} keeps the same fraction of every layer; it takes no --quota")
+        last = self.density(self.levels)
+        if self.levels < 1 or abs(last - fixed) > TOLERANCE:
+            levels = max(self.levels, 1)
+            raise ConfigError(f"--structure {found.spec} ends at density {fixed:g}, and (1 - P)^levels is {last:g}: "
+                              f"give e.g. --levels {levels} --prune-fraction {1 - fixed ** (1 / levels):.6g}")
 
     @property
     def quota(self) -> str:

@@ -11,6 +11,7 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, apply_mask
 from ticketlab.pruning import QUOTAS, PruneConfig, layer_counts, mask_from_scores
 from ticketlab.pruning.prune import alive_scores
+from ticketlab.pruning.structures import kept_counts, parse_structure, structure_for
 from ticketlab.tickets.vocabulary import check_data_free_score
 
 
@@ -23,6 +24,7 @@ def prune_level(
     quota: str = "global",
     generator: torch.Generator,
     input_shape: tuple[int, int, int] | None = None,
+    structure: str = "unstructured",
 ) -> Mask:
     """Keep the highest-``score`` entries of ``alive``, ``density`` of the prunable weights in all.
 
@@ -35,7 +37,7 @@ def prune_level(
     float64, dead entries -inf; ties break in a random order drawn from ``generator``
     (after any draws of the score itself). ``input_shape`` (C, H, W) is needed only by
     scores that run the network (synflow); without it they raise a ConfigError.
-    The model is not changed.
+    ``structure``: the sparsity type (:mod:`ticketlab.pruning.structures`). The model is not changed.
     """
     check_data_free_score(score, "score")
     alive = {name: m.cpu() for name, m in alive.items()}
@@ -53,15 +55,16 @@ def prune_level(
     scores = {name: s.double() for name, s in scores.items()}
     shapes = {name: m.shape for name, m in alive.items()}
     caps = {name: int(m.sum()) for name, m in alive.items()}
-    counts = layer_counts(quota, shapes, density, scores, caps=caps)
-    return mask_from_scores(scores, counts, alive, generator)
+    shaped = structure_for(structure, model, shapes)
+    counts = kept_counts(shaped, quota, shapes, density, scores, caps=caps)
+    return mask_from_scores(scores, counts, alive, generator, shaped)
 
 
-def check_reachable(mask: Mask, density: float, quota: str) -> None:
+def check_reachable(mask: Mask, density: float, quota: str, structure: str = "unstructured") -> None:
     """A one-line ConfigError now, before any training, when ``quota`` cannot reach ``density``.
 
     Only quotas that read layer shapes alone can be checked before there are scores;
-    uniform-plus at a high sparsity is the case this catches.
+    uniform-plus at a high sparsity is the case this catches. N:M uses no quota.
     """
-    if not QUOTAS.get(quota).needs_scores:
+    if parse_structure(structure).fixed_density is None and not QUOTAS.get(quota).needs_scores:
         layer_counts(quota, {name: m.shape for name, m in mask.items()}, density)
