@@ -1,5 +1,7 @@
 """README blocks of zhang2021, generated from ``results/summary.json`` (every run's accuracy
-per seed, the spectra, and the wall time of the work where the driver recorded it).
+per seed, the spectra, and the wall time of the work where the driver recorded it) and
+``results/epsilon.json`` (epsilon.py: the gap rule at other tolerances, and the wider model;
+missing: not run, and the blocks and claims say so).
 
 ``ticketlab report --experiments --readmes`` rewrites them; see ticketlab/report/readme_blocks.py.
 """
@@ -109,7 +111,67 @@ def blocks(folder: Path) -> dict[str, str]:
     """The README's generated blocks."""
     summary = load(folder)
     return {"run": block_run(summary), "spectra": block_spectra(summary), "accuracy": block_accuracy(summary),
-            "picked": block_picked(summary)}
+            "picked": block_picked(summary), "epsilon": block_epsilon(load_epsilon(folder)), "gpu": block_gpu()}
+
+
+def load_epsilon(folder: Path) -> dict[str, Any] | None:
+    path = folder / "results" / "epsilon.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+USEFUL = (0.01, 0.99)  # a size is useful when either side keeps between 1% and 99% of the weights
+
+
+def size_text(row: Row, d: int) -> str:
+    """The gap's N as the kept share of the slow side (N / d), or 'no gap'."""
+    if row["N"] is None:
+        return "no gap"
+    n = row["N"]
+    return f"N = {n:,}" if n <= d // 2 else f"N = d - {d - n:,}"
+
+
+def useful(row: Row) -> bool:
+    return row["N"] is not None and USEFUL[0] <= row["slow_keeps"] <= USEFUL[1]
+
+
+def block_epsilon(found: dict[str, Any] | None) -> str:
+    if found is None:
+        return "Not run."
+    epsilons = found["epsilons"]
+    body = []
+    for key, p in sorted(found["points"].items()):
+        by = {r["epsilon"]: r for r in p["epsilons"]}
+        name = key if p["width"] == 1 else f"{key} (width {p['width']:g})"
+        warm = p["warmup_test_accuracy"]
+        body.append([name, f"{p['d']:,}", "-" if warm is None else f"{100 * warm:.1f}", f"{p['largest']:.3g}",
+                     f"{p['widest_resolved_step']:.3g}",
+                     *(f"{2 * by[e]['lipschitz']:.3g}: {size_text(by[e], p['d'])}" for e in epsilons)])
+    seconds = found["work_seconds"]
+    return (f"Per model and seed: W*'s test accuracy (%), the largest eigenvalue, the widest step between resolved "
+            "consecutive eigenvalues, and per epsilon 2 Lip(F) (the width a gap must exceed) and the N the rule "
+            f"picks (a size is useful when N / d lies in [{USEFUL[0]:g}, {USEFUL[1]:g}]). The work: "
+            f"{seconds:,.0f} s on one core (the spectrum units' own seconds and each Lip(F) search's), "
+            f"{len(found['points'])} (model, seed) point(s).\n\n"
+            + format_table(["model/seed", "d", "W* acc.", "largest", "widest step",
+                            *(f"eps = {e:g}" for e in epsilons)], body, markdown=True))
+
+
+# Assumptions, not measurements (no GPU was available): a CIFAR-10 epoch at batch 128 on a
+# V100-class GPU takes about 15 s for ResNet-18 and 10 s for VGG-16 (published training
+# scripts report figures of that order); run.py trains, per (model, seed), 8 IMC runs, an IMP
+# lottery of 8 levels, 9 pruning-at-init runs at the fixed sparsities and up to 10 more at
+# the sizes IMC picks.
+FULL_EPOCH_SECONDS = {"resnet18": 15.0, "vgg16": 10.0}
+FULL_EPOCHS, FULL_SEEDS, FULL_TRAININGS = 160, 3, (25, 35)
+
+
+def block_gpu() -> str:
+    low, high = (n * FULL_EPOCHS * FULL_SEEDS * sum(FULL_EPOCH_SECONDS.values()) / 3600 for n in FULL_TRAININGS)
+    return (f"`--scale full` trains {FULL_TRAININGS[0]} to {FULL_TRAININGS[1]} networks per (model, seed) for "
+            f"{FULL_EPOCHS} epochs, {FULL_SEEDS} seeds of ResNet-18 and VGG-16. Estimated at "
+            + " and ".join(f"{v:g} s per epoch for {k}" for k, v in FULL_EPOCH_SECONDS.items())
+            + f" on a V100-class GPU (an assumption from published figures, not measured): {low:,.0f} to "
+            f"{high:,.0f} GPU-hours, plus the layerwise spectra (minutes per layer).")
 
 
 def claims(folder: Path) -> list[Claim]:
@@ -151,10 +213,49 @@ def claims(folder: Path) -> list[Claim]:
               "not reproduced" if len(wins) <= len(fixed) // 3 else "partly",
               "IMC's mean beats a single one of them only at: " + ("; ".join(single) or "none")
               + " (within the seeds' intervals); see the accuracy table"),
-        Claim("The gap rule picks a useful size at other tolerances epsilon", "qualitative", "not run", "not tested",
-              "issue 16: an epsilon sweep is still to run"),
-        Claim("A wider model with more Hessian outliers", "qualitative", "not run", "not tested",
-              "issue 16: still to run"),
+        *epsilon_claims(load_epsilon(folder)),
         Claim("CIFAR-10/100, ImageNet, VGG and ResNets", "qualitative", "not run", "not tested",
-              "needs a GPU and --spectrum layerwise"),
+              "needs a GPU: `run.py --scale full` (VGG-16, ResNet-18 on CIFAR-10, --spectrum layerwise)"),
     ]
+
+
+def epsilon_claims(found: dict[str, Any] | None) -> list[Claim]:
+    """The gap rule at other tolerances, and on the wider model."""
+    if found is None:
+        return [Claim("The gap rule picks a useful size at other tolerances epsilon", "qualitative", "not run",
+                      "not tested", "issue 16: an epsilon sweep is still to run"),
+                Claim("A wider model with more Hessian outliers", "qualitative", "not run", "not tested",
+                      "issue 16: still to run")]
+    points = found["points"]
+    narrow = {k: p for k, p in points.items() if p["width"] == 1}
+    wide = {k: p for k, p in points.items() if p["width"] != 1}
+
+    def hits(group: dict[str, Any]) -> list[str]:
+        return [f"{k} at eps = {r['epsilon']:g} (N / d = {r['slow_keeps']:.3f})"
+                for k, p in sorted(group.items()) for r in p["epsilons"] if useful(r)]
+
+    def sizes(group: dict[str, Any]) -> str:
+        return "; ".join(f"{k}: " + ", ".join(f"{r['epsilon']:g} -> {size_text(r, p['d'])}" for r in p["epsilons"])
+                         for k, p in sorted(group.items()))
+
+    good, n_eps = hits(narrow), len(found["epsilons"])
+    out = [Claim("The gap rule picks a useful size at other tolerances epsilon", "qualitative",
+                 f"epsilon {', '.join(f'{e:g}' for e in found['epsilons'])}: " + sizes(narrow),
+                 "not reproduced" if not good else "partly",
+                 (f"no tolerance gives a size with N / d in [{USEFUL[0]:g}, {USEFUL[1]:g}] "
+                  if not good else "useful only at: " + "; ".join(good) + " ")
+                 + f"({n_eps} tolerances, seed(s) {', '.join(sorted({k.split('/')[1] for k in narrow}))}): only the "
+                 "110 resolved extreme eigenvalues can form a gap, so N is always among the 10 smallest or the "
+                 "100 largest")]
+    if not wide:
+        out.append(Claim("A wider model with more Hessian outliers", "qualitative", "not run", "not tested",
+                         "issue 16: still to run"))
+        return out
+    good = hits(wide)
+    steps = "; ".join(f"{k}: largest eigenvalue {p['largest']:.3g}, widest resolved step {p['widest_resolved_step']:.3g}"
+                      for k, p in sorted(points.items()) if k.split("/")[0] in {"lenet300", *(w.split("/")[0] for w in wide)})
+    out.append(Claim("A wider model (LeNet-300-100 at twice the width) lets the gap rule pick a useful size",
+                     "qualitative", sizes(wide) + f" ({steps})", "not reproduced" if not good else "partly",
+                     "no tolerance gives a useful size on the wider model either" if not good
+                     else "useful at: " + "; ".join(good)))
+    return out

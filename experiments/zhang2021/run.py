@@ -3,6 +3,7 @@ Theory", NeurIPS 2021) at CPU scale: IMC against IMP and pruning at initialisati
 
     python experiments/zhang2021/run.py --jobs 2        # lenet300 and lenet5, 3 seeds
     python experiments/zhang2021/run.py --models lenet300 --seeds 0
+    python experiments/zhang2021/run.py --scale full --device cuda   # VGG-16, ResNet-18 on CIFAR-10
 
 For each model and seed on Fashion-MNIST: one IMC spectrum (W* after 10 SGD iterations,
 100 largest and 10 smallest Hessian eigenpairs, Lip(F) on the 0.01 ball, the gap rule),
@@ -26,7 +27,7 @@ from typing import Any
 
 from ticketlab.atomic import atomic_write_json, atomic_write_text
 from ticketlab.data import DataConfig
-from ticketlab.imc.config import SelectConfig
+from ticketlab.imc.config import SelectConfig, SpectrumConfig
 from ticketlab.models import ModelConfig
 from ticketlab.pruning import PruneConfig
 from ticketlab.report.plots import plot_metric_by_panel
@@ -40,22 +41,30 @@ from ticketlab.stats import pm, summarise
 from ticketlab.tickets import LotteryConfig
 from ticketlab.training import TrainConfig
 
-# Training per run (SGD 0.1, momentum 0.9, cosine, batch 128): shortened for 2 CPU cores.
-MODELS = {"lenet300": "5ep", "lenet5": "3ep"}
+# Per model: data set, training per run (SGD 0.1, momentum 0.9, cosine, batch 128) and the
+# spectrum's scope. CPU scale: shortened for 2 CPU cores. Full scale (the paper's CIFAR-10
+# nets, for GPUs): 160 epochs, and one spectrum per layer (a global Lanczos basis over 11M
+# weights would need 26 GB).
+MODELS = {"lenet300": ("fashion-mnist", "5ep", "global"), "lenet5": ("fashion-mnist", "3ep", "global"),
+          "vgg16": ("cifar10", "160ep", "layerwise"), "resnet18": ("cifar10", "160ep", "layerwise")}
+SCALES = {"cpu": ("lenet300", "lenet5"), "full": ("vgg16", "resnet18")}
 # IMP at 50% per level lands exactly on these after 3, 5 and 7 levels.
 FIXED = (0.875, 0.96875, 0.9921875)
 IMP_LEVELS = 7
 PAI = ("snip", "synflow", "random")
-DATA = DataConfig(dataset="fashion-mnist")
+
+
+def data_config(model: str) -> DataConfig:
+    return DataConfig(dataset=MODELS[model][0])
 
 
 def train_config(model: str) -> TrainConfig:
-    return TrainConfig(duration=MODELS[model])
+    return TrainConfig(duration=MODELS[model][1])
 
 
 def imc_config(model: str, seed: int, **select: Any) -> IMCRunConfig:
-    return IMCRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
-                        select=SelectConfig(**select), seed=seed)
+    return IMCRunConfig(data=data_config(model), model=ModelConfig(model=model), train=train_config(model),
+                        spectrum=SpectrumConfig(scope=MODELS[model][2]), select=SelectConfig(**select), seed=seed)
 
 
 def row(model: str, seed: int, method: str, result: IMCResult | PruneResult | LevelRow, target: float,
@@ -93,7 +102,7 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
                             session=session)
             rows.append(row(model, seed, f"IMC-{keep}", fixed, sparsity, "fixed"))
             work[fixed.run_dir] = fixed.wall_seconds
-    lottery = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
+    lottery = run_lottery(LotteryRunConfig(data=data_config(model), model=ModelConfig(model=model), train=train_config(model),
                                            lottery=LotteryConfig(levels=IMP_LEVELS, prune_fraction=0.5), seed=seed),
                           runs_dir=runs_dir, session=session)
     work[lottery.run_dir] = lottery.wall_seconds
@@ -107,13 +116,13 @@ def run_point(model: str, seed: int, runs_dir: str, threads: int, device: str) -
     targets = [(s, "fixed") for s in FIXED] + [(s, f"picked by IMC-{k}") for k, s in picked.items() if 0 < s < 1]
     for sparsity, setting in targets:
         for method in PAI:
-            pruned = run_prune(PruneRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
+            pruned = run_prune(PruneRunConfig(data=data_config(model), model=ModelConfig(model=model), train=train_config(model),
                                               pruning=PruneConfig(method=method, quota="igq", sparsity=sparsity),
                                               seed=seed), runs_dir=runs_dir, session=session)
             rows.append(row(model, seed, f"{method}/igq", pruned, sparsity, setting))
             work[pruned.run_dir] = pruned.wall_seconds
         if setting != "fixed":
-            one_shot = run_lottery(LotteryRunConfig(data=DATA, model=ModelConfig(model=model), train=train_config(model),
+            one_shot = run_lottery(LotteryRunConfig(data=data_config(model), model=ModelConfig(model=model), train=train_config(model),
                                                     lottery=LotteryConfig(levels=1, prune_fraction=sparsity), seed=seed),
                                    runs_dir=runs_dir, session=session)
             work[one_shot.run_dir] = one_shot.wall_seconds
@@ -146,13 +155,15 @@ def accuracy_table(rows: list[dict[str, Any]]) -> str:
 def spectrum_table(spectra: dict[str, dict[str, Any]]) -> str:
     body = []
     for key, s in sorted(spectra.items()):
-        block = s["spectrum"][0]
-        top = block["top_eigenvalues"]
-        widest = max((b - a for a, b in zip(top, top[1:])), default=float("nan"))
-        gap = s["gap"]
-        body.append([key, f"{s['d']:,}", f"{block['smallest']:.3g}", f"{block['largest']:.3g}",
-                     f"{block['lanczos_steps']}", f"{s['lipschitz']:.3g}", f"{widest:.3g}",
-                     f"N = {gap['index']:,} ({gap['lower']:.3g} -> {gap['upper']:.3g})" if gap else "none"])
+        # one row per block: the whole net (--spectrum global) or each layer (layerwise, the full scale)
+        for block in s["spectrum"]:
+            top = block["top_eigenvalues"]
+            widest = max((b - a for a, b in zip(top, top[1:])), default=float("nan"))
+            gap = block["gap"]
+            name = key if len(s["spectrum"]) == 1 else f"{key} {block['block']}"
+            body.append([name, f"{block['d']:,}", f"{block['smallest']:.3g}", f"{block['largest']:.3g}",
+                         f"{block['lanczos_steps']}", f"{block['lipschitz']:.3g}", f"{widest:.3g}",
+                         f"N = {gap['index']:,} ({gap['lower']:.3g} -> {gap['upper']:.3g})" if gap else "none"])
     return format_table(["model/seed", "d", "smallest eigenvalue", "largest", "Lanczos steps", "Lip(F)",
                          "widest step among the top 100", "gap found"], body, markdown=True)
 
@@ -161,13 +172,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs-dir", default="runs", help="where the runs live (default: runs)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"), help="tables and plots")
-    parser.add_argument("--models", default=",".join(MODELS), help=f"comma list of {', '.join(MODELS)} (default: all)")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="cpu",
+                        help="cpu (lenet300, lenet5 on Fashion-MNIST) or full (vgg16, resnet18 on CIFAR-10)")
+    parser.add_argument("--models", default=None, help=f"comma list of {', '.join(MODELS)} (default: the scale's)")
     parser.add_argument("--seeds", default="0,1,2", help="comma list of seeds (default: 0,1,2)")
     parser.add_argument("--jobs", type=int, default=1, help="(model, seed) points run in parallel (default: 1)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per job (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
-    models = [m for m in args.models.split(",") if m]
+    models = [m for m in (args.models or ",".join(SCALES[args.scale])).split(",") if m]
     unknown = [m for m in models if m not in MODELS]
     if unknown:
         parser.error(f"--models: unknown {unknown[0]} (choose from {', '.join(MODELS)})")

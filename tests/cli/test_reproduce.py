@@ -48,7 +48,7 @@ def test_a_driver_without_scale_or_jobs_gets_neither(cli, root: Path, tmp_path: 
 
 
 @pytest.mark.parametrize("args, message", [
-    (["burkholz2022", "--scale", "full"], "burkholz2022 has no --scale full"),
+    (["vysogorets2023", "--scale", "full"], "vysogorets2023 has no --scale full"),
     (["nope"], "invalid choice: 'nope'"),
     (["cunha2022", "--jobs", "0"], "--jobs must be at least 1"),
 ])
@@ -76,6 +76,6 @@ def test_help_lists_every_experiment_and_how_it_treats_scale_full(cli) -> None: 
         assert len(naming) == 1 and naming[0].startswith(reproduce.full_scale(exp)), exp.name
     assert reproduce.full_scale(EXPERIMENTS["cunha2022"]).endswith("both scales are the same run")
     assert reproduce.full_scale(EXPERIMENTS["varma2022"]) == "A full-scale configuration of its own"
-    assert "is refused" in reproduce.full_scale(EXPERIMENTS["zhang2021"])
+    assert "is refused" in reproduce.full_scale(EXPERIMENTS["vysogorets2023"])
     result = cli("reproduce", "--help")
     assert result.code == 0 and " ".join(text.split()) in " ".join(result.out.split())

@@ -142,6 +142,16 @@ def test_options_of_the_other_command_make_a_point_invalid(tmp_path: Path, text:
     assert points[0].config is None and message in (points[0].error or "")
 
 
+def test_an_option_of_this_command_is_not_foreign_when_another_kind_has_a_run_option_of_that_name(
+        tmp_path: Path) -> None:
+    # strong runs have a run option named target (the trained target); prune's --target is a config field
+    points = expand(load_sweep(write(tmp_path, '[base]\ntarget = "effective"\nreshuffle = true\n'
+                                               '[grid]\ncompression = [100]\n')))
+    config = points[0].config
+    assert isinstance(config, PruneRunConfig), points[0].error
+    assert config.pruning.target == "effective" and config.pruning.reshuffle
+
+
 def test_an_unknown_command_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="command must be one of train, prune, lottery, imc, target, edge-popup"):
         load_sweep(write(tmp_path, 'command = "nope"\n[grid]\nseed = [0]\n'))

@@ -164,10 +164,12 @@ def expand(spec: SweepSpec) -> list[SweepPoint]:
 
 
 def check_foreign_options(values: dict[str, Any], command: str) -> None:
-    """A one-line error naming the kind an option belongs to, when it is another kind's run option."""
+    """A one-line error naming the kind an option belongs to, when it is another kind's run option
+    (and not also an option of this kind's config: prune's --target is not strong's)."""
+    own = set(leaf_fields(RUN_KINDS.get(command).config))
     for entry in RUN_KINDS:
         for option in entry.value.options:
-            if entry.name != command and option.name in values:
+            if entry.name != command and option.name in values and option.name not in own:
                 raise ConfigError(f"{option.name} belong to {entry.name} sweeps (command = \"{entry.name}\")")
 
 
