@@ -192,7 +192,8 @@ def block_extra_run(folder: Path) -> str:
         seconds = [r["wall_seconds"] for r in done]
         lines.append(f"- `{toml}` (`results/{sweep}/`): {grid_text(rows)} = {len(rows)} points, {len(done)} trained; "
                      f"summed wall time of the points' own runs {sum(seconds) / 60:.1f} min ({min(seconds):.0f} to "
-                     f"{max(seconds):.0f} s a point) on one core (`--jobs 1`, one PyTorch thread).")
+                     f"{max(seconds):.0f} s a point), one PyTorch thread per point on the 2-core machine; a "
+                     "point's seconds include waiting for the CPU where other work shared it.")
     return "\n".join(lines)
 
 
