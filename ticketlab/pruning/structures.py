@@ -71,6 +71,12 @@ class Structure:
     def check(self, shapes: Shapes) -> None:
         """A one-line ConfigError when the structure cannot apply to these layers."""
 
+    def _weights_only(self, shapes: Shapes) -> None:
+        """A structured selection groups a weight's rows or inputs: no vectors (biases)."""
+        for name, shape in shapes.items():
+            if len(shape) < 2:
+                raise ConfigError(f"--structure {self.spec} prunes weights only; {name} has shape {tuple(shape)}")
+
     def select(self, name: str, scores: Tensor, alive: Tensor, count: int, generator: torch.Generator) -> Tensor:
         """Layer ``name``'s mask: ``count`` alive entries (about, for channels), never a dead one."""
         return _keep(alive.shape, top_alive(scores, alive, count, generator))
@@ -96,9 +102,8 @@ class NM(Structure):
         return False
 
     def check(self, shapes: Shapes) -> None:
+        self._weights_only(shapes)
         for name, shape in shapes.items():
-            if len(shape) < 2:
-                raise ConfigError(f"--structure {self.spec} prunes weights only; {name} has shape {tuple(shape)}")
             if shape[1] % self.m:
                 raise ConfigError(f"--structure {self.spec}: {name} has {shape[1]} inputs (dimension 1), not a "
                                   f"multiple of {self.m}; leave it out with --prunable")
@@ -156,9 +161,7 @@ class Channel(Structure):
         return False
 
     def check(self, shapes: Shapes) -> None:
-        for name, shape in shapes.items():
-            if len(shape) < 2:
-                raise ConfigError(f"--structure {self.spec} prunes weights only; {name} has shape {tuple(shape)}")
+        self._weights_only(shapes)
         if not [name for name in shapes if name != self.output]:
             raise ConfigError(f"--structure {self.spec} needs a prunable layer before the classifier "
                               f"({self.output}), whose outputs are the classes")

@@ -181,8 +181,6 @@ def _solver(name: str, eps: float | None) -> Callable[[torch.Tensor, torch.Tenso
 
 
 def _selection(layers: str, ops: list[Op]) -> Callable[[Affine], bool]:
-    from ticketlab.strong.target import affine_layers
-
     names = {layer.name for layer in affine_layers(ops)}
     if layers == "all":
         return lambda layer: True
@@ -226,7 +224,6 @@ CONSTRUCTIONS.add("burkholz-2l", _two_layer("burkholz"), "seed 001, depth 2L: un
 
 def _l_plus_one(ops: list[Op], example: torch.Tensor, options: Options) -> Assembly:
     from ticketlab.strong.l_plus_one import LPlusOne
-    from ticketlab.strong.target import affine_layers
 
     if not all(options.replace(layer) for layer in affine_layers(ops)):
         raise ConfigError("burkholz-l1 copies every hidden channel, so it approximates every layer (--layers all)")
