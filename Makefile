@@ -17,7 +17,7 @@ $(PY):
 
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[test,mip,ray,tensorboard]"
+	$(PY) -m pip install --quiet -e ".[test,mip,ray,tensorboard,onnx]"
 	@touch $(STAMP)
 
 install: $(STAMP)

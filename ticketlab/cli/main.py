@@ -10,6 +10,7 @@ import ticketlab
 from ticketlab.cli import (
     catalog,
     effective,
+    export,
     report,
     reproduce,
     robustness,
@@ -20,7 +21,7 @@ from ticketlab.cli.parser import Parser
 from ticketlab.errors import TicketlabError
 
 # Every registered run kind is a command (run_commands); then the commands over runs and registries.
-COMMANDS = (run_commands, effective, sweep, reproduce, report, robustness, catalog)
+COMMANDS = (run_commands, effective, sweep, reproduce, report, robustness, export, catalog)
 
 
 def build_parser() -> Parser:

@@ -11,8 +11,10 @@ from typing import Any
 
 import torch
 
+from ticketlab.atomic import atomic_write_json
 from ticketlab.config import check_choice, option
 from ticketlab.errors import ConfigError
+from ticketlab.export.modules import tree_spec
 from ticketlab.masks import save_mask
 from ticketlab.registry import Registry
 from ticketlab.runs.execute import Session
@@ -180,6 +182,10 @@ def build_ticket(job: Job[StrongRunConfig]) -> StrongResult:
     run.prepare()
     save_mask(run.file("mask.npz"), built.mask)
     run.save_checkpoint({"model": built.source.state_dict()}, "source.pt")
+    try:  # the source's architecture as plain data, so that `ticketlab export` can rebuild the ticket
+        atomic_write_json(run.file("source.json"), tree_spec(built.source))
+    except TypeError:  # a construction with a module a tree spec does not describe: no export
+        pass
     return job.finish(job.record(
         StrongResult,
         target=str(unit),
@@ -265,7 +271,9 @@ Constructions (--construction):
 result.json reports max_rel_weight_error (per tensor max|w - w_hat| / max|w|),
 max_rel_output_error (per block, over the test set), target_test_accuracy and
 ticket_test_accuracy (the target with the ticket in place of the approximated layers),
-ticket_nonzeros, source_parameters and solve_seconds.
+ticket_nonzeros, source_parameters and solve_seconds. The run keeps the source's weights
+(source.pt), its architecture as plain data (source.json) and the mask (mask.npz):
+`ticketlab export RUN_DIR` turns the ticket into a compact or sparse network.
 
 example: ticketlab strong --target runs/train-<hash> --construction cunha --n 30 --layers conv
 """
