@@ -154,3 +154,25 @@ def test_specs_rebuild_modules_of_the_same_shapes(module: nn.Module) -> None:
     assert type(rebuilt) is type(module)
     assert {k: v.shape for k, v in rebuilt.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
     rebuilt.load_state_dict(module.state_dict())
+
+
+@pytest.mark.parametrize("name", ["lenet5-bn", "resnet20", "mobilenetv2", "vgg11", "cnn3"])
+def test_registry_models_compact_to_the_same_function(name: str) -> None:
+    from ticketlab.masks import uniform_random_mask
+    from ticketlab.models import build_model
+
+    shape = (3, 16, 16)
+    model = build_model(name, shape, 10, seed=0, **({} if name in ("lenet5-bn", "cnn3") else {"width": 0.25}))
+    _randomise_norms(model)
+    mask = uniform_random_mask(full_mask(model), 0.8, torch.Generator().manual_seed(1))
+    compact = _check_same(model, mask, shape)
+    assert _params(compact.module) <= _params(model)
+
+
+def test_a_depthwise_convolution_is_kept_whole() -> None:
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1, groups=4),
+                          nn.ReLU(), nn.Flatten(), nn.Linear(4 * 5 * 5, 2))
+    mask = full_mask(model)
+    mask["0.weight"][2] = False  # feeds the depthwise conv: its channel stays
+    compact = _check_same(model, mask, (1, 5, 5))
+    assert compact.module[2].weight.shape == (4, 1, 3, 3) and compact.module[0].out_channels == 4

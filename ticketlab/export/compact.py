@@ -111,6 +111,8 @@ def kept_channels(graph: Graph, modules: dict[str, nn.Module], active: Mask) -> 
         weight = active[f"{name}.weight"]
         alive[graph.root(space)] |= weight.reshape(weight.shape[0], -1).any(dim=1).cpu()
     for name, value in graph.consumers.items():
+        if getattr(modules[name], "groups", 1) != 1:  # both of its sides are frozen
+            continue
         weight = active[f"{name}.weight"]
         per_input = weight.reshape(weight.shape[0], weight.shape[1], -1).any(dim=2).any(dim=0).cpu()
         alive[graph.root(value.space)] |= per_input.reshape(-1, value.repeat).any(dim=1)
@@ -156,6 +158,10 @@ def _removed_contribution(layer: nn.Module, x: torch.Tensor, removed: torch.Tens
 def _cut(layer: nn.Module, out_keep: torch.Tensor, in_keep: torch.Tensor,
          contribution: torch.Tensor | None) -> tuple[nn.Module, str]:
     """``layer`` restricted to the kept outputs and inputs, the removed inputs' contribution folded in."""
+    if getattr(layer, "groups", 1) != 1:
+        if not (bool(out_keep.all()) and bool(in_keep.all())):
+            raise ConfigError("cannot compact a grouped convolution's channels")  # frozen by the trace: never cut
+        return copy.deepcopy(layer), ""
     weight = layer.weight[out_keep][:, in_keep]
     bias = None if layer.bias is None else layer.bias[out_keep]
     folded, bias_map = "", None
@@ -171,8 +177,6 @@ def _cut(layer: nn.Module, out_keep: torch.Tensor, in_keep: torch.Tensor,
             bias_map, folded = contribution, "map"
     if isinstance(layer, nn.Linear):
         new: nn.Module = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None, dtype=weight.dtype)
-    elif layer.groups != 1:
-        raise ConfigError("cannot compact a grouped convolution's channels")  # frozen by the trace: never cut
     else:
         new = nn.Conv2d(weight.shape[1], weight.shape[0], layer.kernel_size, layer.stride, layer.padding,
                         layer.dilation, bias=bias is not None, dtype=weight.dtype)
