@@ -133,3 +133,18 @@ def test_strong_ticket_export_is_smaller_and_as_accurate(tmp_path: Path) -> None
     kept = sum(int(m.sum()) for m in load_mask(Path(strong.run_dir) / "mask.npz").values())
     assert record["parameters"] < record["dense_parameters"] and record["parameters"] <= kept + record["dense_parameters"]
     assert any(layer["kept_units"] < layer["units"] for layer in record["layers"])
+
+
+def test_sparse_train_run_and_its_ticket_check_branch(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    made = cli("sparse-train", *SYNTHETIC, "--width", "0.3", "--method", "rigl", "--sparsity", "0.9", "--epochs", "1",
+               "--update-every", "2", "--branches", "rewind", "--runs-dir", str(tmp_path), "--quiet", "--json")
+    assert made.code == 0, made.err
+    run = Path(json.loads(made.out)["run_dir"])
+    for args, unit in [([], run), (["--branch", "rewind"], run / "branch-rewind")]:
+        result = cli("export", str(run), *args, "--json")
+        assert result.code == 0, result.err
+        record = json.loads(result.out)
+        assert Path(record["unit"]) == unit and record["max_rel_diff"] <= 1e-5
+        model, x = _masked(unit)
+        with torch.no_grad():
+            assert torch.allclose(load_export(record["path"])(x), model(x), atol=1e-5, rtol=1e-5)
