@@ -69,11 +69,13 @@ def module_from_spec(spec: dict[str, Any]) -> nn.Module:
 
 
 def replace_module(root: nn.Module, path: str, module: nn.Module) -> None:
-    """Put ``module`` at the dotted ``path`` of ``root`` (Sequential children by their index names)."""
+    """Put ``module`` at the dotted ``path`` of ``root`` (Sequential/ModuleList children by their index names)."""
+    if not path:
+        raise ValueError("cannot replace the root module")
     parent_path, _, name = path.rpartition(".")
     parent = root.get_submodule(parent_path) if parent_path else root
-    if not name:
-        raise ValueError("cannot replace the root module")
+    if name not in parent._modules:
+        raise ValueError(f"no submodule {path!r} to replace")
     setattr(parent, name, module)
 
 

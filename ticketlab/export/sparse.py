@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ticketlab.export.modules import replace_module
 from ticketlab.export.sparse_layers import (
     FusedSequentialMixin,
     SparseConv2d,
@@ -201,17 +202,6 @@ def sparsify(model: nn.Module, example: torch.Tensor, *, policy: str | float = "
     fuse_sequentials(module)
     _run(module, example)
     return Sparsified(module, layers)
-
-
-def replace_module(root: nn.Module, path: str, new: nn.Module) -> None:
-    """Put ``new`` at dotted ``path`` in ``root`` (Sequential/ModuleList children by their index names)."""
-    if not path:
-        raise ValueError("cannot replace the root module")
-    parent_path, _, child = path.rpartition(".")
-    parent = root.get_submodule(parent_path) if parent_path else root
-    if child not in parent._modules:
-        raise ValueError(f"no submodule {path!r} to replace")
-    setattr(parent, child, new)
 
 
 def _pair(value: tuple[int, ...]) -> list[int]:
