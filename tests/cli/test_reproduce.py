@@ -69,7 +69,9 @@ def test_help_lists_every_experiment_and_how_it_treats_scale_full(cli) -> None: 
     # Generated from EXPERIMENTS: one line each, and each named in exactly one --scale full sentence.
     text = reproduce.describe(EXPERIMENTS)
     listing, scales = text.split("\n\n")[1:3]
-    assert listing.splitlines() == [f"  {e.name:<16}seed {e.seed}: {e.summary}" for e in EXPERIMENTS.values()]
+    width = max(map(len, EXPERIMENTS)) + 2
+    assert listing.splitlines() == [f"  {e.name:<{width}}{'seed ' + e.seed if e.seed else 'beyond the seeds'}: "
+                                    f"{e.summary}" for e in EXPERIMENTS.values()]
     sentences = " ".join(scales.split()).split(". ")
     for exp in EXPERIMENTS.values():
         naming = [s for s in sentences if exp.name in s.rpartition(": ")[2].rstrip(".").split(", ")]

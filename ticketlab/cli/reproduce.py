@@ -29,7 +29,8 @@ def full_scale(exp: Experiment) -> str:
 def describe(experiments: Mapping[str, Experiment]) -> str:
     """``ticketlab reproduce --help``'s text: one line per experiment, then what --scale full means for each."""
     width = max(map(len, experiments)) + 2
-    listing = "\n".join(f"  {e.name:<{width}}seed {e.seed}: {e.summary}" for e in experiments.values())
+    listing = "\n".join(f"  {e.name:<{width}}{'seed ' + e.seed if e.seed else 'beyond the seeds'}: {e.summary}"
+                        for e in experiments.values())
     # Named by how they treat --scale full rather than one by one, so a new experiment needs no new text.
     groups: dict[str, list[str]] = defaultdict(list)
     for exp in experiments.values():

@@ -25,7 +25,7 @@ from ticketlab.report.readme_blocks import experiment_claims, update_readme, ver
 
 @dataclass(frozen=True)
 class Experiment:
-    """One seed paper's experiment."""
+    """One seed paper's experiment (``seed`` empty: an experiment beyond the seed papers)."""
 
     name: str
     seed: str
@@ -53,6 +53,10 @@ EXPERIMENTS = {
         Experiment("varma2022", "004", "Varma et al. (NeurIPS 2022): data-efficient tickets",
                    "data-efficient tickets, clean and corrupted accuracy", ("cpu", "full"),
                    jobs=True, scale_flag=True),
+        # Beyond the seeds: the methods lottery-ticket papers measure IMP against.
+        Experiment("sparse_training", "", "Sparse training against IMP: GMP (Zhu & Gupta 2017), SET (Mocanu et al. "
+                   "2018), RigL (Evci et al. 2020)", "GMP, SET, RigL and fixed masks against IMP, with training FLOPs",
+                   ("cpu",), jobs=True),
     )
 }
 
@@ -92,7 +96,7 @@ def verdict_line(folder: Path) -> str:
     return f"Verdicts over {len(claims)} claims of the paper: {verdict_counts(claims)} (the table at the end)."
 
 
-TITLE = "ticketlab: the five seed papers, claim by claim"
+TITLE = "ticketlab: the five seed papers and sparse training, claim by claim"
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
@@ -132,7 +136,7 @@ def write_experiments_report(out: str | Path, root: Path | None = None) -> list[
                 return f"images/{name}"
             return target
 
-        heading = f"Seed {exp.seed}: {exp.title}"
+        heading = f"Seed {exp.seed}: {exp.title}" if exp.seed else exp.title
         nav.append(f'<a href="#{exp.name}">{html.escape(exp.name)}</a>')
         body = [f'<section id="{exp.name}"><h1>{html.escape(heading)}</h1>']
         verdicts = verdict_line(folder)
