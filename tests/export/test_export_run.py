@@ -82,6 +82,8 @@ def test_onnx_export_runs_in_onnxruntime(cli, pruned: Path, tmp_path: Path) -> N
     result = cli("export", str(pruned), "--format", "onnx", "--out", str(path), "--json")
     assert result.code == 0, result.err
     assert json.loads(result.out)["onnx_max_abs_diff"] <= 1e-4
+    # one self-contained file (weights inside, no .onnx.data beside it) and its record
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("t.onnx")) == ["t.onnx", "t.onnx.json"]
     model, x = _masked(pruned)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     for batch in (1, 7):  # the batch axis is dynamic

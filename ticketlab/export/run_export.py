@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +101,8 @@ def export_run(run_dir: str | Path, form: str = "compact", *, out: str | Path | 
     if relative > TOLERANCE:
         raise TicketlabError(f"export check failed: the {form} network differs from the ticket by {diff:.3g} "
                              f"({relative:.3g} of the largest output; allowed {TOLERANCE:g})")
-    config = architecture
-    payload = export_payload(form if form != "onnx" else "compact", config, shape, classes, module, compacted.specs,
-                             sparse_specs)
+    payload = export_payload(form if form != "onnx" else "compact", architecture, shape, classes, module,
+                             compacted.specs, sparse_specs)
     path = Path(out) if out else unit / FILE_NAMES[form]
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx: dict[str, Any] = {}
@@ -112,9 +113,9 @@ def export_run(run_dir: str | Path, form: str = "compact", *, out: str | Path | 
         written = save_export(path, payload)
     everything = sparsify(compacted.module, x[:1], policy="all").module if form != "sparse" else module
     sizes = {"dense": len(payload_bytes(model.state_dict())),
-             "compact": len(payload_bytes(export_payload("compact", config, shape, classes, compacted.module,
+             "compact": len(payload_bytes(export_payload("compact", architecture, shape, classes, compacted.module,
                                                          compacted.specs))),
-             "sparse": len(payload_bytes(export_payload("sparse", config, shape, classes, everything,
+             "sparse": len(payload_bytes(export_payload("sparse", architecture, shape, classes, everything,
                                                         compacted.specs, sparse_layer_specs(everything))))}
     forms = {c.name: dataclasses.asdict(c) for c in choices}
     result = {
@@ -153,15 +154,28 @@ def load_ticket(unit: Path, session: Session) -> tuple[nn.Module, DataBundle, di
 
 
 def export_onnx(module: nn.Module, x: torch.Tensor, reference: torch.Tensor, path: Path) -> dict[str, Any]:
-    """Write ``module`` as ONNX (dynamic batch); run it with onnxruntime when installed."""
+    """Write ``module`` as ONNX (dynamic batch) at ``path`` once onnxruntime (when installed) reproduces
+    ``reference`` on ``x``; on any failure nothing is left at ``path``."""
     try:
         import onnx  # noqa: F401 - torch.onnx.export needs it
     except ImportError:
         raise ConfigError("--format onnx needs onnx: pip install 'ticketlab[onnx]'") from None
-    batch = torch.export.Dim("batch", min=1)
-    with contextlib.redirect_stdout(sys.stderr):  # the exporter prints progress; --json owns stdout
-        torch.onnx.export(module, (x,), str(path), dynamo=True, input_names=["input"], output_names=["output"],
-                          dynamic_shapes=({0: batch},), verbose=False)
+    with tempfile.TemporaryDirectory(dir=path.parent) as folder:
+        staged = Path(folder) / path.name
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # the exporter prints progress; --json owns stdout
+                torch.onnx.export(module, (x,), str(staged), dynamo=True, input_names=["input"],
+                                  output_names=["output"], dynamic_shapes=({0: torch.export.Dim("batch", min=1)},),
+                                  external_data=False, verbose=False)
+        except Exception as exc:  # noqa: BLE001 - the exporter raises many types; one line for the user
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise TicketlabError(f"torch.onnx.export cannot export this network ({reason})") from None
+        checked = _run_onnx(staged, x, reference)
+        os.replace(staged, path)
+    return checked
+
+
+def _run_onnx(path: Path, x: torch.Tensor, reference: torch.Tensor) -> dict[str, Any]:
     try:
         import onnxruntime
     except ImportError:
