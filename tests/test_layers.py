@@ -26,6 +26,9 @@ LAYERS: dict[str, int] = {
     "masks": 2,
     "pruning": 3, "training": 3, "tickets": 3, "strong": 3, "imc": 3, "sparse": 3,
     "runs": 4,  # run directories and their execution
+    # tickets exported as compact/sparse/ONNX networks: reads run directories, and strong runs write
+    # their source network with its module specs, so it shares the runs' rank
+    "export": 4,
     "report": 5,  # reads run results: tables, plots, pages
     "cli": 6, "__main__": 6,
 }
