@@ -176,3 +176,18 @@ def test_a_depthwise_convolution_is_kept_whole() -> None:
     mask["0.weight"][2] = False  # feeds the depthwise conv: its channel stays
     compact = _check_same(model, mask, (1, 5, 5))
     assert compact.module[2].weight.shape == (4, 1, 3, 3) and compact.module[0].out_channels == 4
+
+
+class Shared(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.relu(self.fc(x)))
+
+
+def test_a_layer_called_twice_is_a_config_error() -> None:
+    model = Shared()
+    with pytest.raises(ConfigError, match="called more than once"):
+        compact_model(model, full_mask(model), (3,))

@@ -126,6 +126,8 @@ def _module(graph: Graph, name: str, module: nn.Module, node: torch.fx.Node, inp
     if len(inputs) != 1:
         raise ConfigError(f"cannot compact: module '{name}' ({type(module).__name__}) takes {len(inputs)} tensors")
     value = inputs[0]
+    if name in graph.producers or name in graph.norms:
+        raise ConfigError(f"cannot compact: module '{name}' is called more than once")
     if isinstance(module, WEIGHTED):
         out = graph.new(module.out_features if isinstance(module, nn.Linear) else module.out_channels)
         graph.producers[name] = out
