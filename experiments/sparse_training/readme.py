@@ -201,8 +201,8 @@ def claims(folder: Path) -> list[Claim]:
               "qualitative", "RigL 5x above GMP at 95%: " + _count(*extended), _verdict(*extended),
               "at 95% only; RigL 5x still costs a fraction of GMP's training FLOPs (cost table)"),
         Claim("RigL's final mask is no winning ticket: trained again as a fixed mask from its initialisation it "
-              "falls short of RigL, whose moving mask escapes the static topology's minima (Evci et al. 2020, "
-              "section 5)", "qualitative", "RigL above its fixed final mask: " + _count(*short), _verdict(*short),
+              "falls short of RigL, whose moving mask escapes the minima a static topology is stuck in (Evci "
+              "et al. 2020)", "qualitative", "RigL above its fixed final mask: " + _count(*short), _verdict(*short),
               f"at 95%; each method minus its fixed final mask (points): {gap}"),
         Claim("Gradual magnitude pruning reaches 90% sparsity with little loss (Zhu & Gupta 2017)", "qualitative",
               "GMP 90% minus dense (points): " + ", ".join(f"{n} {g:+.2f}" for n, g in dense_gap.items()),
