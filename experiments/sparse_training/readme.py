@@ -196,7 +196,7 @@ def claims(folder: Path) -> list[Claim]:
               "(1/density - 1)/300 of a sparse run while the mask moves: a few percent at 90%, more at 98%"),
         Claim("ERK quotas beat uniform ones for random fixed masks (Evci et al. 2020)", "qualitative",
               "static ERK above static random: " + _count(*erk), _verdict(*erk),
-              "see the accuracy table; at 98% uniform random masks leave LeNet-300-100 nearly disconnected"),
+              "see the accuracy table; at 98% uniform random masks leave most of LeNet-300-100's kept weights dead"),
         Claim("Trained 5x as long, RigL matches or beats pruning from dense (GMP) (Evci et al. 2020)",
               "qualitative", "RigL 5x above GMP at 95%: " + _count(*extended), _verdict(*extended),
               "at 95% only; RigL 5x still costs a fraction of GMP's training FLOPs (cost table)"),
