@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ticketlab.atomic import atomic_write_bytes
 from ticketlab.config import from_dict
 from ticketlab.errors import CheckpointError, ConfigError
 from ticketlab.export.modules import module_from_spec, module_from_tree, replace_module
@@ -42,13 +41,6 @@ def payload_bytes(payload: Any) -> bytes:
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     return buffer.getvalue()
-
-
-def save_export(path: str | Path, payload: dict[str, Any]) -> int:
-    """Write ``payload`` atomically; its size in bytes."""
-    data = payload_bytes(payload)
-    atomic_write_bytes(Path(path), data)
-    return len(data)
 
 
 def load_export(path: str | Path) -> nn.Module:

@@ -20,10 +20,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ticketlab.atomic import atomic_write_json
+from ticketlab.atomic import atomic_write_bytes, atomic_write_json
 from ticketlab.data import DataBundle
 from ticketlab.errors import CheckpointError, ConfigError, TicketlabError
-from ticketlab.export.archive import export_payload, payload_bytes, save_export
+from ticketlab.export.archive import export_payload, payload_bytes
 from ticketlab.export.compact import compact_model
 from ticketlab.export.modules import module_from_tree
 from ticketlab.masks import apply_mask, load_mask
@@ -92,17 +92,22 @@ def export_run(run_dir: str | Path, form: str = "compact", *, out: str | Path | 
     with torch.no_grad():
         reference = model(x)
     compacted = compact_model(model, mask, shape)
-    module, sparse_specs, choices = compacted.module, {}, []
+    module, choices = compacted.module, []
     if form == "sparse":
         made = sparsify(compacted.module, x, policy=policy)
         module, choices = made.module, made.layers
-        sparse_specs = sparse_layer_specs(module)
     diff, relative = _difference(module, x, reference)
     if relative > TOLERANCE:
         raise TicketlabError(f"export check failed: the {form} network differs from the ticket by {diff:.3g} "
                              f"({relative:.3g} of the largest output; allowed {TOLERANCE:g})")
-    payload = export_payload(form if form != "onnx" else "compact", architecture, shape, classes, module,
-                             compacted.specs, sparse_specs)
+    # Every form's file, serialized once: the one asked for is written, all of them are sized (the sparse
+    # size of another format's export is that of every layer in CSR).
+    sparse_form = module if form == "sparse" else sparsify(compacted.module, x[:1], policy="all").module
+    files = {"dense": payload_bytes(model.state_dict()),
+             "compact": payload_bytes(export_payload("compact", architecture, shape, classes, compacted.module,
+                                                     compacted.specs)),
+             "sparse": payload_bytes(export_payload("sparse", architecture, shape, classes, sparse_form,
+                                                    compacted.specs, sparse_layer_specs(sparse_form)))}
     path = Path(out) if out else unit / FILE_NAMES[form]
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx: dict[str, Any] = {}
@@ -110,13 +115,9 @@ def export_run(run_dir: str | Path, form: str = "compact", *, out: str | Path | 
         onnx = export_onnx(compacted.module, x, reference, path)
         written = path.stat().st_size
     else:
-        written = save_export(path, payload)
-    everything = sparsify(compacted.module, x[:1], policy="all").module if form != "sparse" else module
-    sizes = {"dense": len(payload_bytes(model.state_dict())),
-             "compact": len(payload_bytes(export_payload("compact", architecture, shape, classes, compacted.module,
-                                                         compacted.specs))),
-             "sparse": len(payload_bytes(export_payload("sparse", architecture, shape, classes, everything,
-                                                        compacted.specs, sparse_layer_specs(everything))))}
+        atomic_write_bytes(path, files[form])
+        written = len(files[form])
+    sizes = {name: len(data) for name, data in files.items()}
     forms = {c.name: dataclasses.asdict(c) for c in choices}
     result = {
         "path": str(path), "format": form, "unit": str(unit), "parameters": nonzero_parameters(module),
