@@ -45,6 +45,7 @@ from torch.nn.utils import prune
 
 from ticketlab.data import DataConfig
 from ticketlab.export import compact_model
+from ticketlab.export.run_export import export_onnx
 from ticketlab.export.sparse import sparsify
 from ticketlab.masks import load_mask
 from ticketlab.models import ModelConfig
@@ -114,16 +115,14 @@ def _torch_prune(network: nn.Module, mask: dict[str, torch.Tensor]) -> nn.Module
 
 
 def _onnxruntime(module: nn.Module, x: torch.Tensor, threads: int) -> Forward | None:
+    """The compact network as ``ticketlab export --format onnx`` writes it, run by onnxruntime."""
     try:
         import onnxruntime
     except ImportError:
         return None
-    import contextlib
-
     path = Path(tempfile.mkdtemp(prefix="ticketlab-onnx-")) / "compact.onnx"
-    with contextlib.redirect_stdout(sys.stderr):
-        torch.onnx.export(module, (x,), str(path), dynamo=True, input_names=["input"],
-                          dynamic_shapes=({0: torch.export.Dim("batch", min=1)},), verbose=False)
+    with torch.no_grad():
+        export_onnx(module, x, module(x), path)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
