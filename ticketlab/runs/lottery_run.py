@@ -27,6 +27,15 @@ from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask, effective_report_or_none, full_mask, load_mask, save_mask
 from ticketlab.pruning.structures import structure_for, structured_rows
 from ticketlab.runs.base import TrainedRunConfig
+from ticketlab.runs.branch_levels import (
+    BEST,
+    BRANCH_LEVELS_HELP,
+    BranchLevels,
+    best_level,
+    check_best_possible,
+    fixed_levels,
+    parse_branch_levels,
+)
 from ticketlab.runs.execute import Session
 from ticketlab.runs.kind import Job, Options, RunKind, RunOption, Task
 from ticketlab.runs.results import EffectiveFields, RunResult, SelectedEpochFields, TrainingResult, effective_dict
@@ -132,10 +141,18 @@ def train_unit(job: Job[LotteryRunConfig], unit: RunDirectory, model: nn.Module,
 
 
 def run_lottery_job(job: Job[LotteryRunConfig]) -> LotteryResult:
-    """Every level of the lottery and the requested branches; the lottery's record."""
-    branches = list(job.options["branches"])
+    """Every level of the lottery and the requested branches (at --branch-levels); the lottery's record."""
+    branches, spec = list(job.options["branches"]), job.options["branch_levels"]
+    fixed = fixed_levels(spec, job.config.lottery.levels)
+    if branches:
+        check_best_possible(spec, job.config.data.val, job.config.lottery.levels)
     step = start_lottery(job)
-    levels = [run_level(job, level, step, branches) for level in range(job.config.lottery.levels + 1)]
+    levels = [run_level(job, level, step, branches if level in fixed else [])
+              for level in range(job.config.lottery.levels + 1)]
+    if spec == BEST and branches:
+        best = levels[best_level([(r.level, r.val_accuracy) for r in levels])]
+        for name in branches:
+            best.branches[name] = LevelRow.of(best.level, run_branch(job, best.level, name))
     return summarise(job, levels, branches)
 
 
@@ -241,8 +258,17 @@ def row_wall(row: LevelRow) -> float:
 
 
 def finished(run: RunDirectory, options: Options) -> bool:
-    """Complete, with every branch asked for (a finished lottery still trains a new branch)."""
-    return run.is_complete() and set(options["branches"]) <= set(run.read_result().get("branches", []))
+    """Complete, with every branch asked for at every level asked for (a finished lottery still trains a
+    new branch, or an old one at a new level)."""
+    if not run.is_complete():
+        return False
+    rows = run.read_result().get("levels", [])
+    spec = options["branch_levels"]
+    if spec == BEST and options["branches"]:
+        wanted: tuple[int, ...] = (best_level([(r["level"], r.get("val_accuracy")) for r in rows]),)
+    else:
+        wanted = fixed_levels(spec, len(rows) - 1)
+    return all(name in rows[level].get("branches", {}) for level in wanted for name in options["branches"])
 
 
 # Steps of a lottery for distributed executors: start, then level 0, 1, ... in a chain,
@@ -263,6 +289,13 @@ def branch_step(job: Job[LotteryRunConfig], level: int, name: str) -> UnitResult
     return run_branch(job, level, name)
 
 
+def best_branch_step(job: Job[LotteryRunConfig], name: str) -> UnitResult:
+    """Train one branch at the validation-best level, read from the finished levels' results."""
+    rows = [read_json(job.run.child(f"level-{level}").path / "result.json")
+            for level in range(job.config.lottery.levels + 1)]
+    return run_branch(job, best_level([(r["level"], r.get("val_accuracy")) for r in rows]), name)
+
+
 def summary_step(job: Job[LotteryRunConfig]) -> LotteryResult:
     """The whole lottery through the prologue: every unit is done, so this writes the summary."""
     return LOTTERY.run(job.config, runs_dir=job.run.path.parent, session=job.session, **job.options)
@@ -272,12 +305,18 @@ def tasks(config: LotteryRunConfig, options: Options) -> list[Task]:
     """The lottery as steps: a chain of levels, branches after their level, the summary last."""
     out = [Task("start", (), start_step)]
     ends = []
-    for level in range(config.lottery.levels + 1):
+    spec, last = options["branch_levels"], config.lottery.levels
+    fixed = fixed_levels(spec, last)
+    for level in range(last + 1):
         out.append(Task(f"level-{level}", (out[-1].key if level == 0 else f"level-{level - 1}",), level_step, (level,)))
-        if level > 0:
+        if level in fixed:
             for name in options["branches"]:
                 out.append(Task(f"level-{level}/{name}", (f"level-{level}",), branch_step, (level, name)))
                 ends.append(out[-1].key)
+    if spec == BEST:
+        for name in options["branches"]:
+            out.append(Task(f"best/{name}", (f"level-{last}",), best_branch_step, (name,)))
+            ends.append(out[-1].key)
     out.append(Task("summary", (f"level-{config.lottery.levels}", *ends), summary_step))
     return out
 
@@ -314,7 +353,7 @@ layers by --quota. --structure N:M (e.g. 2:4) prunes every layer alike to N of e
 consecutive input weights at the last level ((1 - P)^levels must be N/M; earlier levels
 keep at least N of every M); channel prunes whole output units/channels.
 
-Branches replay every level with one ingredient changed:
+Branches replay every level (or those of --branch-levels) with one ingredient changed:
 {entry_lines(BRANCHES)}
 
 Accuracy is reported at the epoch with the best validation accuracy (use --val N to hold
@@ -331,7 +370,8 @@ example: ticketlab lottery --model lenet300 --levels 5 --prune-fraction 0.5 --ep
 
 BRANCHES_OPTION = RunOption(
     "branches",
-    "comma list of ablation branches (listed above) to run at every level; not part of the config, so a branch "
+    "comma list of ablation branches (listed above) to run at every level (or at --branch-levels); not part "
+    "of the config, so a branch "
     "asked for later reuses the trunk (default: none)",
     parse=lambda value: tuple(parse_branches(value) if isinstance(value, str) else [BRANCHES.entry(v).name
                                                                                      for v in value]),
@@ -339,12 +379,17 @@ BRANCHES_OPTION = RunOption(
     metavar="NAMES",
 )
 
+BRANCH_LEVELS_OPTION = RunOption("branch_levels", BRANCH_LEVELS_HELP, parse=parse_branch_levels, default=None,
+                                 metavar="LEVELS")
+
 LOTTERY = RunKind(LotteryRunConfig, run_lottery_job, LotteryResult, summary,
                   help="iterative magnitude pruning with rewinding", description=describe,
-                  options=(BRANCHES_OPTION,), finished=finished, tasks=tasks)
+                  options=(BRANCHES_OPTION, BRANCH_LEVELS_OPTION), finished=finished, tasks=tasks)
 
 
 def run_lottery(config: LotteryRunConfig, *, runs_dir: str | Path = "runs", branches: list[str] | tuple[str, ...] = (),
-                session: Session | None = None) -> LotteryResult:
-    """Run (or resume, or skip) every level of ``config`` and the requested branches."""
-    return LOTTERY.run(config, runs_dir=runs_dir, session=session, branches=tuple(branches))
+                session: Session | None = None, branch_levels: BranchLevels = None) -> LotteryResult:
+    """Run (or resume, or skip) every level of ``config`` and the requested branches, at every pruned level
+    or at ``branch_levels`` (a list of levels, or "best": the validation-best level)."""
+    return LOTTERY.run(config, runs_dir=runs_dir, session=session, branches=tuple(branches),
+                       branch_levels=branch_levels)
