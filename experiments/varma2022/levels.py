@@ -2,7 +2,8 @@
 16 levels of 20%, and is the 1,000-per-class control undertrained?
 
     python experiments/varma2022/levels.py --per-class 50,100 --seeds 0      # what ran here (1 core)
-    python experiments/varma2022/levels.py --budget scaled --per-class 1000  # the budget control
+    python experiments/varma2022/levels.py --budget 24ep --per-class 1000 --levels 8 --seeds 0,1,2  # budget control
+    python experiments/varma2022/levels.py --budget scaled --per-class 1000  # the paper-like control (20x)
     python experiments/varma2022/levels.py --scale full --device cuda        # the paper's scale
 
 Every lottery is run.py's lottery (same data, model, training and rewinding) with 16 levels
@@ -10,8 +11,10 @@ instead of the CPU scale's 8 and the trunk only: no random-prune branches and no
 evaluations, which is what halves the cost. ``--budget scaled`` trains every data size for
 the epochs of the smallest one, so that the training budget grows with the data (at 1,000
 per class 20 times the steps of the fixed-budget run) instead of 600 steps for every size.
-The best level is chosen on the validation split, never on the test set. Writes
-``levels.json`` (``levels-scaled.json`` with ``--budget scaled``) and ``levels.png`` to --out.
+The best level is chosen on the validation split, never on the test set. ``--budget 24ep``
+trains every size 24 epochs a level (at 1,000 per class 8 times the fixed budget's steps;
+budget.py shows how the dense network gains with epochs). Writes ``levels.json``
+(``levels-<budget>.json`` with another --budget) and ``levels.png`` to --out.
 """
 
 from __future__ import annotations
@@ -43,9 +46,10 @@ def main() -> int:
     parser.add_argument("--per-class", default="50,100", help="comma-separated data sizes (default: 50,100)")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds (default: 0)")
     parser.add_argument("--levels", type=int, default=LEVELS, help=f"IMP levels of 20%% (default: {LEVELS})")
-    parser.add_argument("--budget", choices=("fixed", "scaled"), default="fixed",
+    parser.add_argument("--budget", type=parse_budget, default="fixed",
                         help="fixed: the scale's schedule (600 steps a level on cpu); scaled: every size trains "
-                             "the smallest size's epochs (default: fixed)")
+                             "the smallest size's epochs; Nep (e.g. 12ep): every size trains N epochs a level "
+                             "(default: fixed)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
@@ -60,9 +64,12 @@ def main() -> int:
     if args.budget == "scaled":
         epochs, every = scale.schedule[min(scale.schedule)]
         schedule = {n: (epochs, every) for n in schedule}
+    elif args.budget != "fixed":
+        epochs = int(args.budget[:-2])
+        schedule = {n: (epochs, max(1, epochs // 6)) for n in schedule}  # about 6 evaluations a level
     scale = dataclasses.replace(scale, levels=args.levels, schedule=schedule)
     out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
-    name = "levels" if args.budget == "fixed" else "levels-scaled"
+    name = "levels" if args.budget == "fixed" else f"levels-{args.budget}"
     session = Session(device=args.device, log=lambda line: None)
     lotteries: dict[str, Any] = {}
     started = time.monotonic()
@@ -90,12 +97,19 @@ def main() -> int:
         "work_seconds": sum(v["wall_seconds"] for v in lotteries.values()),
         "threads": args.threads, "device": args.device,
     })
-    plot(lotteries, out / f"{name}.png")
+    plot(lotteries, out / f"{name}.png", args.levels)
     print(f"results in {out} (wall {time.monotonic() - started:.0f}s)")
     return 0
 
 
-def plot(lotteries: dict[str, Any], path: Path) -> None:
+def parse_budget(text: str) -> str:
+    """``fixed``, ``scaled`` or ``Nep`` (N epochs a level for every data size, N >= 1)."""
+    if text in ("fixed", "scaled") or (text.endswith("ep") and text[:-2].isdigit() and int(text[:-2]) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is not fixed, scaled or a number of epochs such as 12ep")
+
+
+def plot(lotteries: dict[str, Any], path: Path, levels: int) -> None:
     """Test and validation accuracy against % of weights remaining, one line per lottery."""
     from ticketlab.plotting import pyplot
 
@@ -112,7 +126,7 @@ def plot(lotteries: dict[str, Any], path: Path) -> None:
     ax.invert_xaxis()
     ax.set_xlabel("% of conv weights remaining (log)")
     ax.set_ylabel("accuracy (%)")
-    ax.set_title("IMP, 16 levels of 20%: trunk only (dotted: best on validation)")
+    ax.set_title(f"IMP, {levels} levels of 20%: trunk only (dotted: best on validation)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -5,6 +5,8 @@ low-data regime, clean and under common corruptions.
     python experiments/varma2022/run.py --jobs 2            # CPU scale (Fashion-MNIST)
     python experiments/varma2022/run.py --seeds 0 --per-class 50,100   # a quicker subset
     python experiments/varma2022/run.py --scale full        # the paper's scale, for GPUs
+    python experiments/varma2022/run.py --levels 16 --branch-levels best --per-class 50,100 \
+        --out experiments/varma2022/results-cpu/16-levels   # issue 16: the paper's 16 levels
 
 Every lottery is an ordinary ``ticketlab lottery`` directory under --runs-dir, so the
 script resumes where it stopped. It then picks, per lottery, the best ticket by
@@ -99,12 +101,14 @@ def lottery_config(scale: Scale, per_class: int, seed: int) -> LotteryRunConfig:
     )
 
 
-def _run_one(config: LotteryRunConfig, runs_dir: str, threads: int, device: str) -> dict[str, Any]:
+def _run_one(config: LotteryRunConfig, runs_dir: str, threads: int, device: str,
+             branch_levels: str | None = None) -> dict[str, Any]:
     import torch
 
     torch.set_num_threads(threads)
     started = time.monotonic()
-    result = run_lottery(config, runs_dir=runs_dir, branches=[BRANCH], session=Session(device=device))
+    result = run_lottery(config, runs_dir=runs_dir, branches=[BRANCH], session=Session(device=device),
+                         branch_levels=branch_levels)
     return {"result": result, "seconds": time.monotonic() - started}
 
 
@@ -199,8 +203,17 @@ def main() -> int:
                         help="comma-separated seeds, fewer for a quicker run (default: the scale's, 0,1,2)")
     parser.add_argument("--per-class", default=None,
                         help="comma-separated data sizes, a subset of the scale's (default: all, 50,100,1000 on cpu)")
+    parser.add_argument("--levels", type=int, default=None,
+                        help="IMP levels of 20%% (default: the scale's, 8 on cpu and 16 on full)")
+    parser.add_argument("--branch-levels", default=None,
+                        help="where the random-prune branch runs: 'best' (only the validation-best level, all the "
+                             "comparison needs) or a comma list (default: every level)")
     args = parser.parse_args()
     scale = SCALES[args.scale]
+    if args.levels is not None:
+        if args.levels < 1:
+            parser.error(f"--levels must be 1 or more, got {args.levels}")
+        scale = dataclasses.replace(scale, levels=args.levels)
     if args.seeds is not None:
         scale = dataclasses.replace(scale, seeds=_int_list(parser, "--seeds", args.seeds))
     if args.per_class is not None:
@@ -217,7 +230,8 @@ def main() -> int:
     started = time.monotonic()
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        futures = {pool.submit(_run_one, lottery_config(scale, n, s), args.runs_dir, args.threads, args.device): (n, s)
+        futures = {pool.submit(_run_one, lottery_config(scale, n, s), args.runs_dir, args.threads, args.device,
+                               args.branch_levels): (n, s)
                    for n, s in points}
         for future in concurrent.futures.as_completed(futures):
             n, s = futures[future]
@@ -244,7 +258,8 @@ def main() -> int:
     table = summary_table(scale, results, robustness)
     atomic_write_text(out / "summary.md", table + "\n")
     atomic_write_json(out / "summary.json", {
-        "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class),
+        "scale": args.scale, "seeds": list(scale.seeds), "per_class": list(scale.per_class), "levels": scale.levels,
+        "branch_levels": args.branch_levels or "every",
         # seconds this invocation spent on each lottery (about 0 for one already finished) and the training
         # time its units recorded over every session that worked on it
         "lottery_seconds": seconds,
