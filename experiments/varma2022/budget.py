@@ -22,22 +22,11 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import SCALES, lottery_config  # noqa: E402
+from run import SCALES, _int_list, lottery_config  # noqa: E402
 
 from ticketlab.atomic import atomic_write_json  # noqa: E402
 from ticketlab.runs import Session  # noqa: E402
 from ticketlab.runs.lottery_run import run_lottery  # noqa: E402
-
-
-def comma_ints(text: str) -> tuple[int, ...]:
-    """``"3,6,12"`` -> (3, 6, 12); every value a positive integer."""
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma list of integers") from None
-    if not values or min(values) < 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: values must be 0 or more")
-    return values
 
 
 def main() -> int:
@@ -46,12 +35,13 @@ def main() -> int:
     parser.add_argument("--runs-dir", default="runs", help="where the training runs live (default: runs)")
     parser.add_argument("--out", default=None, help="default: experiments/varma2022/results-<scale>")
     parser.add_argument("--per-class", type=int, default=1000, help="the data size (default: 1000)")
-    parser.add_argument("--epochs", type=comma_ints, default=(3, 6, 12, 24),
-                        help="comma list of training epochs (default: 3,6,12,24)")
-    parser.add_argument("--seeds", type=comma_ints, default=(0,), help="comma list of seeds (default: 0)")
+    parser.add_argument("--epochs", default="3,6,12,24", help="comma list of training epochs (default: 3,6,12,24)")
+    parser.add_argument("--seeds", default="0", help="comma list of seeds (default: 0)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
+    args.epochs = _int_list(parser, "--epochs", args.epochs)
+    args.seeds = _int_list(parser, "--seeds", args.seeds)
     if min(args.epochs) < 1:
         parser.error("--epochs: every budget needs at least 1 epoch")
     torch.set_num_threads(args.threads)
