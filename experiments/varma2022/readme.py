@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.report.readme_blocks import Claim
+from ticketlab.runs.branch_levels import best_level
 from ticketlab.stats import Summary, from_population_std, pm, summarise
 from ticketlab.text import format_table
 
@@ -152,7 +153,8 @@ def _lotteries(found: dict[str, Any]) -> list[dict[str, Any]]:
 
 def best_within(lottery: dict[str, Any], last: int) -> dict[str, Any]:
     """The validation-best pruned level up to ``last`` (ties: the sparser one), as run.py's best_ticket."""
-    return max((r for r in lottery["levels"] if 0 < r["level"] <= last), key=lambda r: (r["val"], r["level"]))
+    rows = {r["level"]: r for r in lottery["levels"] if r["level"] <= last}
+    return rows[best_level([(level, r["val"]) for level, r in rows.items()])]
 
 
 def paired_gain(found: dict[str, Any], per_class: int, last: int) -> Summary | None:

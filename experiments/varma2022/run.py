@@ -37,6 +37,7 @@ from ticketlab.report.lottery_report import (
 )
 from ticketlab.report.table import format_table
 from ticketlab.runs import Session
+from ticketlab.runs.branch_levels import best_level
 from ticketlab.runs.lottery_run import LevelRow, LotteryResult, LotteryRunConfig, run_lottery
 from ticketlab.runs.robustness import run_robustness
 from ticketlab.stats import pm, summarise
@@ -113,9 +114,9 @@ def _run_one(config: LotteryRunConfig, runs_dir: str, threads: int, device: str,
 
 
 def best_ticket(result: LotteryResult) -> LevelRow:
-    """The pruned level with the best validation accuracy (ties: the sparser one)."""
-    pruned = [row for row in result.levels if row.level > 0]
-    return max(pruned, key=lambda row: (row.val_accuracy, row.level))
+    """The pruned level with the best validation accuracy (ties: the sparser one), where
+    ``--branch-levels best`` puts the random-prune branch."""
+    return result.levels[best_level([(row.level, row.val_accuracy) for row in result.levels])]
 
 
 def per_seed(scale: Scale, results: dict[tuple[int, int], LotteryResult],
