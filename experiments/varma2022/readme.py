@@ -216,7 +216,7 @@ def block_levels(found: dict[str, Any] | None, summary: dict[str, Any] | None = 
         rows.append([level["level"], f"{100 * level['remaining']:.2f}",
                      *(f"{100 * v['levels'][i]['val']:.1f} / {100 * v['levels'][i]['test']:.2f}" for v in lotteries)])
     return (f"{len(lotteries)} lotter{'y' if len(lotteries) == 1 else 'ies'} of {found['levels']} levels, "
-            f"{found['work_seconds']:,.0f} s of training in all on one core. Per lottery (per class/seed): epochs per "
+            f"{found['work_seconds']:,.0f} s of training in all (one process with one thread each). Per lottery (per class/seed): epochs per "
             "level, training seconds, the validation-best level, its % of conv weights remaining and test accuracy "
             "(%), the dense net's test accuracy and the best test accuracy over the pruned levels (selected on the "
             "test set, for reference only).\n\n"
@@ -234,7 +234,7 @@ def block_budget(found: dict[str, Any] | None, dense: dict[str, Any] | None) -> 
         parts.append(
             f"The dense network alone at {dense['per_class']:,} per class, trained for more epochs (budget.py; the "
             f"fixed budget is {dense['fixed_epochs']} epochs), {dense['work_seconds']:,.0f} s of training on one "
-            "core: validation / test accuracy (%) of the checkpoint chosen on validation.\n\n"
+            "thread: validation / test accuracy (%) of the checkpoint chosen on validation.\n\n"
             + format_table(["epochs", "steps", "seed", "validation", "test"],
                            [[p["epochs"], f"{p['steps']:,}", p["seed"], f"{100 * p['val']:.1f}",
                              f"{100 * p['test']:.2f}"] for p in points], markdown=True))
@@ -399,7 +399,7 @@ def block_sixteen(sixteen: dict[str, Any] | None) -> str:
             for n in sizes(sixteen)]
     return (f"{sum(len(v) for v in sixteen['per_seed'].values())} lotteries of {sixteen['levels']} levels, the "
             f"random-prune branch at the validation-best level only (`--branch-levels {sixteen['branch_levels']}`); "
-            f"the work: {sixteen['work_seconds']:,.0f} s on one core (training and corruption evaluations). "
+            f"the work: {sixteen['work_seconds']:,.0f} s on one thread (training and corruption evaluations). "
             + block_summary(sixteen) + "\n\nPaired by seed (points, ticket minus the other, same seed and data "
             "split): mean ± sample std [95% t interval].\n\n"
             + format_table(["per class", "seeds", *PAIRS], body, markdown=True))
@@ -434,8 +434,13 @@ def specific_claim(over_dense: dict[str, tuple[float, bool]], fixed_gain: float,
     control_clear = gain.interval is not None and gain.interval[0] > 0
     verdict = ("reproduced" if not control_clear and low_clear else
                "partly" if gain.mean < min(means) else "not reproduced")
+    unclear = [n for n, g in zip((50, 100), low) if g is not None and (g.interval is None or g.interval[0] <= 0)]
+    why = ("" if verdict != "partly" else
+           "; the control still gains clearly, though less than the low-data sizes" if control_clear else
+           f"; the low-data gain at {', '.join(map(str, unclear))} per class over these {found['levels']} levels is "
+           "not clear either (its interval reaches 0)" if unclear else "")
     return Claim(name, "qualitative",
                  f"{fixed}; with {epochs} epochs a level it gains {pm(gain)} (paired, n = {gain.n}), against "
                  + against, verdict,
                  f"the budget control trains {epochs} epochs a level at 1,000 per class, the fixed budget "
-                 f"{fixed_epochs}; the budget block shows how the dense network gains with epochs")
+                 f"{fixed_epochs}; the budget block shows how the dense network gains with epochs" + why)
