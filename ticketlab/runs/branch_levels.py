@@ -17,9 +17,9 @@ from ticketlab.errors import ConfigError
 BEST = "best"
 BranchLevels = tuple[int, ...] | str | None  # None: every pruned level; "best"; or the levels themselves
 
-BRANCH_LEVELS_HELP = ("levels at which the branches run: a comma list such as 4,8, or 'best' (the pruned level with the best "
-        "validation accuracy, ties to the sparser; needs --val), found once the trunk is done (default: every "
-        "pruned level)")
+BRANCH_LEVELS_HELP = ("levels at which the branches run: a comma list such as 4,8, or 'best' (the pruned level "
+                      "with the best validation accuracy, ties to the sparser; needs --val), found once the trunk "
+                      "is done (default: every pruned level)")
 
 
 def parse_branch_levels(value: Any) -> BranchLevels:

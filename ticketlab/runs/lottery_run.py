@@ -371,8 +371,7 @@ example: ticketlab lottery --model lenet300 --levels 5 --prune-fraction 0.5 --ep
 BRANCHES_OPTION = RunOption(
     "branches",
     "comma list of ablation branches (listed above) to run at every level (or at --branch-levels); not part "
-    "of the config, so a branch "
-    "asked for later reuses the trunk (default: none)",
+    "of the config, so a branch asked for later reuses the trunk (default: none)",
     parse=lambda value: tuple(parse_branches(value) if isinstance(value, str) else [BRANCHES.entry(v).name
                                                                                      for v in value]),
     default=(),
