@@ -267,12 +267,14 @@ def block_gpu(summary: dict[str, Any]) -> str:
     trainings = (FULL_LEVELS + 1) + FULL_LEVELS  # the trunk's levels and a random-prune branch per pruned level
     per_epoch = sum(GPU_EPOCH_SECONDS * (10 * n + FULL_EVAL / 3) / CIFAR_TRAIN for n in FULL_SIZES)
     hours = per_epoch * FULL_EPOCHS * trainings * FULL_SEEDS / 3600
+    best = hours * (FULL_LEVELS + 2) / trainings  # the trunk and one branch, at the best level
     cpu = step_seconds(summary)
     return (f"`--scale full` trains {trainings} networks per lottery ({FULL_LEVELS + 1} levels and "
             f"{FULL_LEVELS} random-prune branches) for {FULL_EPOCHS} epochs, at {len(FULL_SIZES)} data sizes and "
             f"{FULL_SEEDS} seeds. Estimated at {GPU_EPOCH_SECONDS:g} s per 50,000-image ResNet-18 epoch on a "
             f"V100-class GPU (an assumption from published figures, not measured): {hours:,.0f} GPU-hours "
-            f"without the corruption evaluations. For scale, the CPU run here took {1000 * cpu:.0f} ms per "
+            f"without the corruption evaluations; with `--branch-levels best` (the branch at the best level only, "
+            f"all the comparison needs) {FULL_LEVELS + 2} networks, {best:,.0f} GPU-hours. For scale, the CPU run here took {1000 * cpu:.0f} ms per "
             "training step of ResNet-20 at half width (batch 50) on one core.")
 
 
