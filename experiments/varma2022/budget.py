@@ -2,7 +2,7 @@
 at 1,000 examples per class before it stops gaining? The budget control of levels.py is only a
 control if its budget is past that point.
 
-    python experiments/varma2022/budget.py --per-class 1000 --epochs 3,6,12,24 --seeds 0   # what ran here
+    python experiments/varma2022/budget.py --per-class 1000 --epochs 3,6,12,24,48 --seeds 0   # what ran here
 
 Each point is the dense level 0 of run.py's lottery (same data split, model, optimiser,
 cosine schedule over the whole run, augmentation) trained for the given epochs instead of
@@ -35,7 +35,8 @@ def main() -> int:
     parser.add_argument("--runs-dir", default="runs", help="where the training runs live (default: runs)")
     parser.add_argument("--out", default=None, help="default: experiments/varma2022/results-<scale>")
     parser.add_argument("--per-class", type=int, default=1000, help="the data size (default: 1000)")
-    parser.add_argument("--epochs", default="3,6,12,24", help="comma list of training epochs (default: 3,6,12,24)")
+    parser.add_argument("--epochs", default="3,6,12,24,48",
+                        help="comma list of training epochs (default: 3,6,12,24,48)")
     parser.add_argument("--seeds", default="0", help="comma list of seeds (default: 0)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
