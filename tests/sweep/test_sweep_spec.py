@@ -129,6 +129,14 @@ def test_lottery_sweeps_build_lottery_configs_and_keep_branches_apart(tmp_path: 
     assert config.train.duration == "2ep"
 
 
+def test_lottery_sweeps_carry_branch_levels(tmp_path: Path) -> None:
+    path = write(tmp_path, 'command = "lottery"\n[base]\nlevels = 3\nbranches = ["random-prune"]\nval = 40\n'
+                           '[grid]\nbranch_levels = ["best", [1, 3]]\n')
+    points = expand(load_sweep(path))
+    assert [p.options["branch_levels"] for p in points] == ["best", (1, 3)]
+    assert all(p.config is not None and p.error is None for p in points)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
