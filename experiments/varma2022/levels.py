@@ -112,7 +112,7 @@ def parse_budget(text: str) -> str:
 def plot(lotteries: dict[str, Any], path: Path, levels: int) -> None:
     """Test and validation accuracy against % of weights remaining, one line per lottery."""
     from ticketlab.plotting import pyplot
-    from ticketlab.report.lottery_report import TICKS
+    from ticketlab.report.lottery_report import remaining_axis
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -123,12 +123,7 @@ def plot(lotteries: dict[str, Any], path: Path, levels: int) -> None:
         ax.plot(x, [100 * r["val"] for r in lottery["levels"]], ls="--", color=line.get_color(), alpha=0.6,
                 label=f"{lottery['per_class']}/class, seed {lottery['seed']}: validation")
         ax.axvline(100 * lottery["best_remaining"], color=line.get_color(), ls=":", lw=1)
-    ax.set_xscale("log")
-    lowest = min(100 * r["remaining"] for v in lotteries.values() for r in v["levels"]) / 1.15
-    ax.set_xlim(100 * 1.15, lowest)  # reversed: dense on the left
-    ticks = [t for t in TICKS if t >= lowest]
-    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-    ax.minorticks_off()
+    remaining_axis(ax, min(100 * r["remaining"] for v in lotteries.values() for r in v["levels"]))
     ax.set_xlabel("% of conv weights remaining (log)")
     ax.set_ylabel("accuracy (%)")
     ax.set_title(f"IMP, {levels} levels of 20%: trunk only (dotted: best on validation)")

@@ -176,6 +176,17 @@ def plot_lotteries(settings: Sequence[Setting], path: Path, metric: str = "test_
 TICKS = (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001)
 
 
+def remaining_axis(ax: Any, sparsest: float) -> None:
+    """A log x axis of % remaining, reversed (dense on the left), from just above 100 to just past
+    ``sparsest`` (%), with plain percentage ticks."""
+    lowest = sparsest / 1.15
+    ax.set_xscale("log")
+    ax.set_xlim(100 * 1.15, lowest)
+    ticks = [t for t in TICKS if t >= lowest]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+
+
 def plot_curve_panels(panels: Sequence[tuple[str, dict[str, list[dict[str, Any]]]]], path: Path,
                       metric: str = "test_accuracy") -> Path:
     """One panel per (label, :func:`curves` output): mean ± sample std against % remaining; the
@@ -189,12 +200,7 @@ def plot_curve_panels(panels: Sequence[tuple[str, dict[str, list[dict[str, Any]]
             points = [p for p in lines[name] if p["mean"] is not None]
             ax.errorbar([p["remaining"] for p in points], [100 * p["mean"] for p in points],
                         yerr=[100 * p["std"] for p in points], marker="o", markersize=3, capsize=2, label=name)
-        lowest = min(p["remaining"] for points in lines.values() for p in points) / 1.15
-        ax.set_xscale("log")
-        ax.set_xlim(100 * 1.15, lowest)
-        ticks = [t for t in TICKS if t >= lowest]
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.minorticks_off()
+        remaining_axis(ax, min(p["remaining"] for points in lines.values() for p in points))
         ax.set_xlabel("% of prunable weights remaining")
         ax.set_title(label, fontsize="small")
         ax.grid(True, which="both", alpha=0.3)
