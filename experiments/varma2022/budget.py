@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import SCALES, _int_list, lottery_config  # noqa: E402
+from run import SCALES, _int_list, epochs_schedule, lottery_config  # noqa: E402
 
 from ticketlab.atomic import atomic_write_json  # noqa: E402
 from ticketlab.runs import Session  # noqa: E402
@@ -52,7 +52,7 @@ def main() -> int:
     session = Session(device=args.device, log=lambda line: None)
     points: list[dict[str, Any]] = []
     for epochs in args.epochs:
-        scale = dataclasses.replace(base, levels=0, schedule={args.per_class: (epochs, max(1, epochs // 6))})
+        scale = dataclasses.replace(base, levels=0, schedule={args.per_class: epochs_schedule(epochs)})
         for seed in args.seeds:
             result = run_lottery(lottery_config(scale, args.per_class, seed), runs_dir=args.runs_dir, session=session)
             dense = result.levels[0]

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import SCALES, best_ticket, lottery_config  # noqa: E402
+from run import SCALES, best_ticket, epochs_schedule, lottery_config  # noqa: E402
 
 from ticketlab.atomic import atomic_write_json  # noqa: E402
 from ticketlab.runs import Session  # noqa: E402
@@ -66,7 +66,7 @@ def main() -> int:
         schedule = {n: (epochs, every) for n in schedule}
     elif args.budget != "fixed":
         epochs = int(args.budget[:-2])
-        schedule = {n: (epochs, max(1, epochs // 6)) for n in schedule}  # about 6 evaluations a level
+        schedule = {n: epochs_schedule(epochs) for n in schedule}
     scale = dataclasses.replace(scale, levels=args.levels, schedule=schedule)
     out = Path(args.out or Path(__file__).parent / f"results-{args.scale}")
     name = "levels" if args.budget == "fixed" else f"levels-{args.budget}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -178,14 +179,9 @@ def matches_summary(found: dict[str, Any], summary: dict[str, Any], last: int = 
             continue
         cells = {"dense": [v["levels"][0]["test"] for v in runs], "best ticket": [best_within(v, last)["test"] for v in runs]}
         if all(abs(summarise(x).mean - row[k]["mean"]) < 6e-5
-               and abs(pstdev(x) - row[k]["pstdev"]) < 6e-5 for k, x in cells.items()):
+               and abs(statistics.pstdev(x) - row[k]["pstdev"]) < 6e-5 for k, x in cells.items()):
             same.append(str(n))
     return same
-
-
-def pstdev(values: list[float]) -> float:
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
 
 
 def turned(lottery: dict[str, Any]) -> bool:
@@ -383,8 +379,7 @@ def paired_claim(name: str, unpaired: str, unpaired_verdict: str, sixteen: dict[
 
 def load_sixteen(folder: Path) -> dict[str, Any] | None:
     """run.py --levels 16 --branch-levels best (results-cpu/16-levels/summary.json), or None if not run."""
-    path = folder / RESULTS / "16-levels" / "summary.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    return load_levels(folder, "16-levels/summary")
 
 
 def paired(summary: dict[str, Any], per_class: str, a: str, b: str) -> Summary | None:

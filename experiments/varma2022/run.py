@@ -87,6 +87,11 @@ SCALES = {
 }
 
 
+def epochs_schedule(epochs: int) -> tuple[int, int]:
+    """(epochs, eval_every) of a level trained ``epochs`` epochs, evaluated about 6 times."""
+    return epochs, max(1, epochs // 6)
+
+
 def lottery_config(scale: Scale, per_class: int, seed: int) -> LotteryRunConfig:
     """The lottery of one (data size, seed) point: seed 004's recipe at this scale."""
     epochs, eval_every = scale.schedule[per_class]
