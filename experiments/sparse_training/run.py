@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_json
+from ticketlab.cli.driver_args import comma_ints, comma_names
 from ticketlab.data import DataConfig
 from ticketlab.masks import full_mask, load_mask
 from ticketlab.models import ModelConfig
@@ -157,14 +158,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads per job (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
-    models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        parser.error(f"--models: unknown {unknown[0]} (choose from {', '.join(MODELS)})")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        parser.error(f"--seeds must be comma-separated integers, got {args.seeds!r}")
+    models = comma_names(parser, "--models", args.models, MODELS)
+    seeds = list(comma_ints(parser, "--seeds", args.seeds))
     started = time.monotonic()
     rows: list[dict[str, Any]] = []
     work: dict[str, float] = {}

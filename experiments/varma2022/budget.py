@@ -22,9 +22,10 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from run import SCALES, _int_list, epochs_schedule, lottery_config  # noqa: E402
+from run import SCALES, epochs_schedule, lottery_config  # noqa: E402
 
 from ticketlab.atomic import atomic_write_json  # noqa: E402
+from ticketlab.cli.driver_args import comma_ints  # noqa: E402
 from ticketlab.runs import Session  # noqa: E402
 from ticketlab.runs.lottery_run import run_lottery  # noqa: E402
 
@@ -41,8 +42,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads (default: 1)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
-    args.epochs = _int_list(parser, "--epochs", args.epochs)
-    args.seeds = _int_list(parser, "--seeds", args.seeds)
+    args.epochs = comma_ints(parser, "--epochs", args.epochs)
+    args.seeds = comma_ints(parser, "--seeds", args.seeds)
     if min(args.epochs) < 1:
         parser.error("--epochs: every budget needs at least 1 epoch")
     torch.set_num_threads(args.threads)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ticketlab.atomic import atomic_write_json, atomic_write_text
+from ticketlab.cli.driver_args import comma_ints
 from ticketlab.data import DataConfig
 from ticketlab.masks.config import PrunableSpec
 from ticketlab.models import ModelConfig
@@ -186,17 +187,6 @@ def _pm(values: list[float]) -> str:
     return pm(summarise(values)) if values else "-"
 
 
-def _int_list(parser: argparse.ArgumentParser, option: str, text: str) -> tuple[int, ...]:
-    """``"0,1"`` as (0, 1); a parser error (exit status 2) for anything else or nothing."""
-    try:
-        values = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        parser.error(f"{option} must be comma-separated integers, got {text!r}")
-    if not values:
-        parser.error(f"{option} names nothing")
-    return values
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", choices=sorted(SCALES), default="cpu", help="cpu or full (default: cpu)")
@@ -221,9 +211,9 @@ def main() -> int:
             parser.error(f"--levels must be 1 or more, got {args.levels}")
         scale = dataclasses.replace(scale, levels=args.levels)
     if args.seeds is not None:
-        scale = dataclasses.replace(scale, seeds=_int_list(parser, "--seeds", args.seeds))
+        scale = dataclasses.replace(scale, seeds=comma_ints(parser, "--seeds", args.seeds))
     if args.per_class is not None:
-        sizes = _int_list(parser, "--per-class", args.per_class)
+        sizes = comma_ints(parser, "--per-class", args.per_class)
         unknown = sorted(set(sizes) - set(scale.per_class))
         if unknown:
             parser.error(f"--per-class {unknown[0]} is not a data size of the {args.scale} scale "

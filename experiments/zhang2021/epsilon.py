@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from ticketlab.atomic import atomic_write_json
+from ticketlab.cli.driver_args import comma_ints, comma_names
 from ticketlab.data import DataConfig
 from ticketlab.imc.config import SpectrumConfig
 from ticketlab.imc.gap import find_gap
@@ -112,11 +113,8 @@ def main() -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    models = [m for m in args.models.split(",") if m]
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        parser.error(f"--models: unknown {unknown[0]} (choose from {', '.join(MODELS)})")
-    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    models = comma_names(parser, "--models", args.models, MODELS)
+    seeds = list(comma_ints(parser, "--seeds", args.seeds))
     session = Session(device=args.device, cache_data=True, log=lambda line: None)
     out = Path(args.out)
     found = out / "epsilon.json"
